@@ -1,0 +1,223 @@
+"""Exercise checks with instant feedback.
+
+Each chapter module (``helpers.exercises.ch02`` …) defines ``Exercise`` objects. In a
+notebook the student replaces ``...`` in a starter cell and runs the check::
+
+    from helpers.exercises.ch02 import ex1
+    model = ...          # your code here
+    ex1.check(model)     # ✅ correct / ⏳ not yet attempted / ❌ not quite, with a reason
+    ex1.hint()           # a nudge
+    ex1.solution()       # the reference solution, on demand
+
+A checker is a function of the student's answer. It returns an optional success detail,
+or raises :class:`Incorrect` with a reason that helps (never the solution), or
+:class:`NotAttempted`. Any other exception raised while checking becomes an "incorrect"
+result with a one-line reason: the student never sees a traceback from a check.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import textwrap
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = [
+    "Exercise",
+    "Result",
+    "Status",
+    "Incorrect",
+    "NotAttempted",
+    "expect_array",
+    "expect_close",
+    "expect_callable",
+    "expect_fitted",
+    "expect_type",
+    "call_student",
+]
+
+
+class Status(enum.Enum):
+    CORRECT = "correct"
+    NOT_ATTEMPTED = "not attempted"
+    INCORRECT = "incorrect"
+
+
+_ICONS = {Status.CORRECT: "✅ Correct!", Status.NOT_ATTEMPTED: "⏳ Not yet attempted:",
+          Status.INCORRECT: "❌ Not quite:"}
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of a check: a status and a message for the student."""
+
+    exercise: str
+    status: Status
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.status is Status.CORRECT
+
+    def __str__(self) -> str:
+        return f"{_ICONS[self.status]} {self.message}".rstrip()
+
+
+class Incorrect(Exception):
+    """Raised by a checker: the answer is wrong, and the message says why."""
+
+
+class NotAttempted(Exception):
+    """Raised by a checker when the answer is still the starter placeholder."""
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Exercise:
+    """One coding exercise: a checker, a hint and a reference solution.
+
+    ``solution`` is a function with no arguments that builds and returns a correct answer;
+    ``solution()`` on the exercise shows its source, and the test suite runs it to prove
+    that it passes ``check``.
+    """
+
+    def __init__(self, name: str, title: str, checker: Callable[[Any], str | None],
+                 hint: str, solution: Callable[[], Any]):
+        self.name = name
+        self.title = title
+        self._checker = checker
+        self._hint = textwrap.dedent(hint).strip()
+        self._solution = solution
+
+    def __repr__(self) -> str:
+        return f"<Exercise {self.name}: {self.title}>"
+
+    def evaluate(self, answer: Any = ...) -> Result:
+        """Check ``answer`` and return a :class:`Result` (never raises)."""
+        if answer is ...:
+            return Result(self.name, Status.NOT_ATTEMPTED,
+                          "replace the `...` with your answer, then run this cell again.")
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                detail = self._checker(answer)
+        except NotAttempted as exc:
+            return Result(self.name, Status.NOT_ATTEMPTED,
+                          str(exc) or "replace the `...` with your answer, then run this cell again.")
+        except Incorrect as exc:
+            return Result(self.name, Status.INCORRECT, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a check must never show a traceback
+            return Result(self.name, Status.INCORRECT,
+                          f"checking your answer failed with {_short(exc)}")
+        return Result(self.name, Status.CORRECT, detail or "")
+
+    def check(self, answer: Any = ...) -> None:
+        """Print whether ``answer`` is correct, not yet attempted, or wrong (and why)."""
+        print(self.evaluate(answer))
+
+    def hint(self) -> None:
+        """Print a hint."""
+        print(f"💡 Hint for {self.name}: {self._hint}")
+
+    def solution_source(self) -> str:
+        """The reference solution's source code."""
+        return textwrap.dedent(inspect.getsource(self._solution))
+
+    def solution(self) -> None:
+        """Show the reference solution."""
+        source = self.solution_source()
+        try:
+            from IPython import get_ipython
+            from IPython.display import Markdown, display
+
+            if get_ipython() is not None:
+                display(Markdown(f"**Reference solution for {self.name}:**\n\n```python\n{source}```"))
+                return
+        except ImportError:
+            pass
+        print(f"Reference solution for {self.name}:\n\n{source}")
+
+    def reference_answer(self) -> Any:
+        """Run the reference solution and return its answer (used by the tests)."""
+        return self._solution()
+
+
+# --------------------------------------------------------------------------- checker tools
+
+
+def expect_type(answer: Any, types, what: str) -> None:
+    """Raise Incorrect unless ``answer`` is an instance of ``types``."""
+    if not isinstance(answer, types):
+        names = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+        raise Incorrect(f"expected {what} ({names}), got a {type(answer).__name__}.")
+
+
+def expect_callable(answer: Any, what: str = "a function") -> None:
+    if not callable(answer):
+        raise Incorrect(f"expected {what}, got a {type(answer).__name__}.")
+
+
+def expect_fitted(model: Any, what: str = "model") -> None:
+    """Raise Incorrect unless ``model`` is a fitted scikit-learn estimator."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    if not hasattr(model, "fit"):
+        raise Incorrect(f"expected a scikit-learn {what} (something with .fit), "
+                        f"got a {type(model).__name__}.")
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        raise Incorrect(f"the {what} is not fitted yet: call .fit(...) on it first.") from None
+    except TypeError as exc:
+        raise Incorrect(f"the {what} is not a scikit-learn estimator ({exc}).") from None
+
+
+def expect_array(answer: Any, what: str = "array", shape: tuple | None = None,
+                 finite: bool = True) -> np.ndarray:
+    """Convert ``answer`` to a float array and check its shape (None = any size) and values."""
+    try:
+        array = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        raise Incorrect(f"expected the {what} as numbers (an array), got a "
+                        f"{type(answer).__name__}.") from None
+    if shape is not None:
+        if array.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, array.shape)):
+            wanted = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise Incorrect(f"the {what} should have shape {wanted}, but it has shape {array.shape}.")
+    if finite and not np.all(np.isfinite(array)):
+        raise Incorrect(f"the {what} contains NaN or infinite values.")
+    return array
+
+
+def expect_close(value: float, expected: float, what: str, rtol: float = 0.01, atol: float = 0.0) -> None:
+    """Raise Incorrect unless ``value`` is within tolerance of ``expected`` (the reason hides it)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise Incorrect(f"the {what} should be a number, got a {type(value).__name__}.") from None
+    if not np.isfinite(value):
+        raise Incorrect(f"the {what} is NaN or infinite.")
+    if not np.isclose(value, expected, rtol=rtol, atol=atol):
+        direction = "too high" if value > expected else "too low"
+        raise Incorrect(f"the {what} ({value:.4g}) is {direction}.")
+
+
+def call_student(function: Callable, *args, what: str = "your function", **kwargs) -> Any:
+    """Call the student's function; turn its exceptions into an Incorrect with a short reason."""
+    try:
+        return function(*args, **kwargs)
+    except (Incorrect, NotAttempted):
+        raise
+    except NotImplementedError:
+        raise NotAttempted("your function is not implemented yet.") from None
+    except Exception as exc:  # noqa: BLE001
+        raise Incorrect(f"{what} raised {_short(exc)}") from None

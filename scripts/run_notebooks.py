@@ -1,0 +1,229 @@
+"""Execute the chapter notebooks in fresh kernels: in place (``execute``) or to measure (``bench``).
+
+    python scripts/run_notebooks.py execute [--quick] [NOTEBOOK ...]
+    python scripts/run_notebooks.py bench [--full] [NOTEBOOK ...]
+
+``execute`` runs each notebook top to bottom and writes it back with its outputs and the
+mode that produced them (``metadata.course.mode``). Full mode is used wherever the full data
+is reachable; a notebook that needs the MNIST training images falls back to quick mode when
+they cannot be fetched, and says so.
+
+``bench`` runs each notebook without writing it and records the wall time, the peak resident
+memory of the kernel (with its children) and the three slowest cells in a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+import psutil
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+BENCHMARKS = ROOT / "benchmarks"
+PACKAGES = ["numpy", "pandas", "scikit-learn", "matplotlib", "tensorflow", "keras"]
+CELL_TIMEOUT = 1800
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def needs_full_mnist(nb) -> bool:
+    return any("load_mnist(" in cell.source for cell in nb.cells if cell.cell_type == "code")
+
+
+def full_mnist_reachable() -> bool:
+    sys.path.insert(0, str(ROOT))
+    from helpers.data import DataError, fetch
+
+    try:
+        fetch("mnist/train-images-idx3-ubyte.gz", progress=False)
+        return True
+    except DataError:
+        return False
+
+
+class PeakMemory:
+    """Poll the kernel process (and its children) for its peak resident memory."""
+
+    def __init__(self, client: NotebookClient):
+        self.client = client
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _pid(self):
+        km = self.client.km
+        provisioner = getattr(km, "provisioner", None) if km else None
+        process = getattr(provisioner, "process", None)
+        return getattr(process, "pid", None)
+
+    def _run(self):
+        while not self._stop.is_set():
+            pid = self._pid()
+            if pid:
+                try:
+                    process = psutil.Process(pid)
+                    rss = process.memory_info().rss + sum(
+                        child.memory_info().rss for child in process.children(recursive=True))
+                    self.peak = max(self.peak, rss)
+                except psutil.Error:
+                    pass
+            self._stop.wait(0.2)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def run(path: Path, quick: bool, record_timing: bool):
+    """Execute one notebook in a fresh kernel; return (notebook, seconds, peak bytes, error)."""
+    nb = nbformat.read(path, as_version=4)
+    os.environ["COURSE_QUICK"] = "1" if quick else "0"
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}},
+                            record_timing=record_timing)
+    error = None
+    start = time.perf_counter()
+    with PeakMemory(client) as memory:
+        try:
+            client.execute()
+        except CellExecutionError as exc:
+            error = str(exc).strip().splitlines()[-1][:300]
+    return nb, time.perf_counter() - start, memory.peak, error
+
+
+def cell_seconds(cell) -> float | None:
+    timing = cell.get("metadata", {}).get("execution", {})
+    try:
+        start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return None
+    return (end - start).total_seconds()
+
+
+def selected(paths: list[str]) -> list[Path]:
+    if paths:
+        return [Path(p).resolve() for p in paths]
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def execute(paths: list[Path], quick: bool) -> int:
+    failures = 0
+    mnist_ok = None
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        use_quick = quick
+        if not quick and needs_full_mnist(nb):
+            mnist_ok = full_mnist_reachable() if mnist_ok is None else mnist_ok
+            if not mnist_ok:
+                print(f"{path.name}: the MNIST training images are not reachable; using quick mode.")
+                use_quick = True
+        mode = "quick" if use_quick else "full"
+        print(f"{path.name}: executing in {mode} mode ...", flush=True)
+        nb, seconds, _, error = run(path, use_quick, record_timing=False)
+        if error:
+            failures += 1
+            print(f"  FAILED after {seconds:.0f} s: {error}\n  (notebook left unchanged)")
+            continue
+        nb.metadata["course"] = {"mode": mode, "versions": versions()}
+        tmp = path.with_suffix(".ipynb.tmp")
+        nbformat.write(nb, tmp)
+        os.replace(tmp, path)
+        print(f"  done in {seconds:.0f} s")
+    return 1 if failures else 0
+
+
+def bench(paths: list[Path], full: bool) -> int:
+    rows = []
+    failures = 0
+    for path in paths:
+        print(f"{path.name}: running ...", flush=True)
+        nb, seconds, peak, error = run(path, quick=not full, record_timing=True)
+        timed = []
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                seconds_in_cell = cell_seconds(cell)
+                if seconds_in_cell is not None:
+                    timed.append((seconds_in_cell, cell.get("execution_count") or index))
+        slowest = ", ".join(f"[{n}] {s:.1f} s" for s, n in sorted(timed, reverse=True)[:3])
+        status = "ok" if not error else f"FAILED: {error}"
+        failures += bool(error)
+        rows.append(f"| {path.name} | {seconds:.1f} | {peak / 2**20:,.0f} | {slowest} | {status} |")
+        print(f"  {seconds:.1f} s, peak {peak / 2**20:,.0f} MiB, slowest cells: {slowest} {status}")
+
+    mode = "full" if full else "quick"
+    vm = psutil.virtual_memory()
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    lines = [
+        f"# Notebook benchmark: {mode} mode",
+        "",
+        f"Produced by `make bench{'-full' if full else ''}` on {datetime.now(timezone.utc):%Y-%m-%d}: "
+        f"each notebook executed top to bottom in a fresh kernel, one at a time.",
+        "",
+        f"- Machine: {psutil.cpu_count()} CPU cores ({cpu}), {vm.total / 2**30:.0f} GiB memory, "
+        f"{platform.system()} {platform.release()}, no GPU used unless stated",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
+        "- Budgets: quick mode under 90 s per notebook; full mode under 10 minutes; "
+        "peak kernel memory under 3 GB (2,861 MiB) per notebook",
+        "",
+        "| notebook | wall time (s) | peak kernel memory (MiB) | slowest cells [execution count] | status |",
+        "| --- | ---: | ---: | --- | --- |",
+        *rows,
+        "",
+        f"Total: {sum(float(r.split('|')[2]) for r in rows):.0f} s.",
+        "",
+    ]
+    BENCHMARKS.mkdir(exist_ok=True)
+    out = BENCHMARKS / ("RESULTS-full.md" if full else "RESULTS.md")
+    out.write_text("\n".join(lines), encoding="utf-8")
+    print(f"Wrote {out.relative_to(ROOT)}")
+    return 1 if failures else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("execute", help="re-run notebooks in place")
+    run_parser.add_argument("--quick", action="store_true", help="quick mode instead of full")
+    run_parser.add_argument("notebooks", nargs="*")
+    bench_parser = commands.add_parser("bench", help="measure time and memory")
+    bench_parser.add_argument("--full", action="store_true", help="full mode instead of quick")
+    bench_parser.add_argument("notebooks", nargs="*")
+    args = parser.parse_args()
+    paths = selected(args.notebooks)
+    if args.command == "execute":
+        return execute(paths, args.quick)
+    return bench(paths, args.full)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
