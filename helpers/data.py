@@ -96,8 +96,8 @@ REGISTRY: dict[str, RemoteFile] = {
             "e247f7f6c19b0d8c55fb2af293f4fb3b710e31476534ad8e9b7e06ea546a2099",
             840,
             (_AGERON + "lifesat/lifesat.csv",),
-            "OECD Better Life Index 2015 life satisfaction + World Bank GDP per capita "
-            "2015 (27 countries)",
+            "OECD Better Life Index life satisfaction + World Bank GDP per capita (PPP, 2020), "
+            "27 countries with GDP between $23,500 and $62,500",
         ),
         RemoteFile(
             "lifesat/oecd_bli.csv",
@@ -297,7 +297,7 @@ def fetch(name: str, *, progress: bool = True) -> Path:
             return target
         print(f"The cached copy of {entry.path} is corrupted (checksum mismatch); fetching it again.")
 
-    logging.getLogger("pooch").setLevel(logging.WARNING)
+    pooch.get_logger().setLevel(logging.WARNING)
     failures = []
     for source in _sources(entry):
         is_local = not source.startswith(("http://", "https://"))

@@ -21,8 +21,9 @@ import enum
 import inspect
 import textwrap
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -190,7 +191,7 @@ def expect_array(answer: Any, what: str = "array", shape: tuple | None = None,
         raise Incorrect(f"expected the {what} as numbers (an array), got a "
                         f"{type(answer).__name__}.") from None
     if shape is not None:
-        if array.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, array.shape)):
+        if array.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, array.shape, strict=True)):
             wanted = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise Incorrect(f"the {what} should have shape {wanted}, but it has shape {array.shape}.")
     if finite and not np.all(np.isfinite(array)):

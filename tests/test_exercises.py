@@ -1,0 +1,143 @@
+"""Both sides of every exercise: the reference solution passes, and bad answers get a reason.
+
+Exercises are discovered in every ``helpers.exercises.chNN`` module, so a new chapter's
+exercises are covered without touching this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import helpers.exercises as framework
+from helpers.exercises import Exercise, Incorrect, NotAttempted, Status
+
+
+def chapter_modules():
+    return [importlib.import_module(f"helpers.exercises.{info.name}")
+            for info in pkgutil.iter_modules(framework.__path__) if info.name.startswith("ch")]
+
+
+def all_exercises():
+    found = []
+    for module in chapter_modules():
+        for name, value in vars(module).items():
+            if isinstance(value, Exercise):
+                found.append(pytest.param(module.__name__, name, value,
+                                          id=f"{module.__name__.rsplit('.', 1)[1]}.{name}"))
+    return found
+
+
+EXERCISES = all_exercises()
+
+# Answers a student might hand in by mistake; none may pass and none may raise.
+BAD_ANSWERS = {
+    "none": None,
+    "text": "my answer",
+    "number": 42,
+    "nan_array": np.array([np.nan, np.nan]),
+    "empty_list": [],
+    "unfitted_model": LogisticRegression(),
+    "a_function_returning_none": lambda *args, **kwargs: None,
+}
+
+
+def test_exercises_are_discovered():
+    assert EXERCISES, "no Exercise found in helpers.exercises.ch* modules"
+
+
+@pytest.mark.parametrize("module_name, variable, exercise", EXERCISES)
+def test_exercise_is_named_like_its_variable(module_name, variable, exercise):
+    assert exercise.name == variable
+    assert exercise.title and exercise.solution_source().lstrip().startswith("def ")
+
+
+@pytest.mark.parametrize("module_name, variable, exercise", EXERCISES)
+def test_reference_solution_passes(module_name, variable, exercise):
+    result = exercise.evaluate(exercise.reference_answer())
+    assert result.status is Status.CORRECT, str(result)
+
+
+@pytest.mark.parametrize("module_name, variable, exercise", EXERCISES)
+def test_untouched_starter_is_not_attempted(module_name, variable, exercise):
+    assert exercise.evaluate(...).status is Status.NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize("module_name, variable, exercise", EXERCISES)
+@pytest.mark.parametrize("kind", sorted(BAD_ANSWERS))
+def test_bad_answers_get_a_reason(module_name, variable, exercise, kind):
+    result = exercise.evaluate(BAD_ANSWERS[kind])
+    assert result.status is not Status.CORRECT, f"{kind} was accepted"
+    assert result.message.strip(), "a rejected answer must say why"
+    assert "Traceback" not in result.message
+
+
+# --------------------------------------------------------------------------- the framework itself
+
+
+def _strict_checker(answer):
+    if not isinstance(answer, int):
+        raise Incorrect("expected an integer.")
+    if answer == 0:
+        raise NotAttempted("zero means you have not started.")
+    if answer < 0:
+        raise ZeroDivisionError("boom " * 200)  # an unexpected crash inside the checker
+    if answer != 7:
+        raise Incorrect("not the lucky number.")
+    return "seven it is"
+
+
+def _seven():
+    return 7
+
+
+TOY = Exercise("ex1", "Pick the lucky number", _strict_checker, hint="Think of dwarfs.", solution=_seven)
+
+
+def test_framework_statuses():
+    assert TOY.evaluate(7).status is Status.CORRECT
+    assert TOY.evaluate(...).status is Status.NOT_ATTEMPTED
+    assert TOY.evaluate(0).status is Status.NOT_ATTEMPTED
+    assert TOY.evaluate(3).status is Status.INCORRECT
+    assert TOY.evaluate("x").message == "expected an integer."
+
+
+def test_unexpected_crash_in_checker_becomes_a_short_reason():
+    result = TOY.evaluate(-1)
+    assert result.status is Status.INCORRECT
+    assert "ZeroDivisionError" in result.message and len(result.message) < 400
+
+
+def test_check_prints_feedback_and_hint_and_solution(capsys):
+    TOY.check(...)
+    TOY.check(7)
+    TOY.check(3)
+    TOY.hint()
+    TOY.solution()
+    out = capsys.readouterr().out
+    assert "Not yet attempted" in out and "Correct" in out and "Not quite" in out
+    assert "Think of dwarfs." in out
+    assert "def _seven" in out and "return 7" in out
+
+
+def test_checker_tools_reject_bad_input():
+    with pytest.raises(Incorrect, match="shape"):
+        framework.expect_array(np.zeros((2, 3)), "matrix", shape=(3, None))
+    with pytest.raises(Incorrect, match="NaN"):
+        framework.expect_array([1.0, np.nan], "vector")
+    with pytest.raises(Incorrect, match="numbers"):
+        framework.expect_array({"a": 1}, "vector")
+    with pytest.raises(Incorrect, match="not fitted"):
+        framework.expect_fitted(LogisticRegression())
+    with pytest.raises(Incorrect, match="scikit-learn"):
+        framework.expect_fitted("model")
+    with pytest.raises(Incorrect, match="too high"):
+        framework.expect_close(2.0, 1.0, "slope")
+    with pytest.raises(Incorrect, match="raised ValueError"):
+        framework.call_student(lambda: int("x"))
+    with pytest.raises(NotAttempted):
+        framework.call_student(lambda: (_ for _ in ()).throw(NotImplementedError()))

@@ -1,0 +1,138 @@
+"""Notebook hygiene: what every committed chapter must satisfy before nbval even runs it."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import tomllib
+
+from helpers.exercises import Exercise
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+CHAPTERS = [
+    "01_the_machine_learning_landscape",
+    "02_end_to_end_machine_learning_project",
+    "03_classification",
+    "04_training_models",
+    "05_support_vector_machines",
+    "06_decision_trees",
+    "07_ensemble_learning_and_random_forests",
+    "08_dimensionality_reduction",
+    "09_unsupervised_learning",
+    "10_custom_training_with_tensorflow",
+]
+REPO_URL = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+OWNER_REPO = REPO_URL.removeprefix("https://github.com/")
+ABSOLUTE_PATH = re.compile(r"(/home/|/root/|/tmp/|/work/|/Users/|[A-Z]:\\\\Users)")
+
+
+def colab_link(stem: str) -> str:
+    return f"https://colab.research.google.com/github/{OWNER_REPO}/blob/main/notebooks/{stem}.ipynb"
+
+
+def test_notebook_folder_holds_exactly_the_ten_chapters():
+    found = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
+    assert found == CHAPTERS
+
+
+@pytest.fixture(params=CHAPTERS)
+def chapter(request):
+    path = NOTEBOOKS / f"{request.param}.ipynb"
+    return request.param, nbformat.read(path, as_version=4)
+
+
+def code_cells(nb):
+    return [cell for cell in nb.cells if cell.cell_type == "code" and cell.source.strip()]
+
+
+def test_valid_nbformat_and_python_kernel(chapter):
+    stem, nb = chapter
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec["name"] == "python3"
+    assert nb.metadata.kernelspec["language"] == "python"
+
+
+def test_executed_top_to_bottom_in_one_run(chapter):
+    stem, nb = chapter
+    counts = [cell.execution_count for cell in code_cells(nb)]
+    assert counts == list(range(1, len(counts) + 1)), f"execution counts {counts}"
+
+
+def test_records_the_mode_that_produced_its_outputs(chapter):
+    stem, nb = chapter
+    assert nb.metadata.get("course", {}).get("mode") in {"quick", "full"}
+
+
+def test_no_stored_errors(chapter):
+    stem, nb = chapter
+    for cell in code_cells(nb):
+        for output in cell.outputs:
+            assert output.output_type != "error", f"stored error: {output.get('ename')}"
+            text = output.get("text", "")
+            assert "Traceback (most recent call last)" not in text
+
+
+def test_no_absolute_paths(chapter):
+    stem, nb = chapter
+    for cell in nb.cells:
+        assert not ABSOLUTE_PATH.search(cell.source), cell.source[:200]
+        for output in cell.get("outputs", []):
+            text = str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
+            assert not ABSOLUTE_PATH.search(text), text[:200]
+
+
+def test_opens_with_title_summary_and_badge(chapter):
+    stem, nb = chapter
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# ")
+    assert colab_link(stem) in first.source
+    assert "colab-badge.svg" in first.source
+    prose = re.sub(r"\[!\[.*?\)\]\(.*?\)", "", first.source.split("\n", 1)[1]).strip()
+    assert len(prose.split()) >= 25, "the title cell needs a one-paragraph summary"
+
+
+def test_one_setup_cell_installs_from_the_repository(chapter):
+    stem, nb = chapter
+    setup = code_cells(nb)[0]
+    assert f"git+{REPO_URL}" in setup.source
+    assert "google.colab" in setup.source
+    assert f'env.setup("{stem}")' in setup.source
+    others = [c for c in code_cells(nb)[1:] if "git+" in c.source or "env.setup(" in c.source]
+    assert not others, "only the first code cell may install or set up"
+
+
+def test_every_exercise_has_a_starter_that_reports_not_attempted(chapter):
+    stem, nb = chapter
+    module = importlib.import_module(f"helpers.exercises.ch{stem[:2]}")
+    exercises = [name for name, value in vars(module).items() if isinstance(value, Exercise)]
+    assert exercises, f"helpers.exercises.ch{stem[:2]} defines no exercise"
+    for name in exercises:
+        starters = [c for c in code_cells(nb) if f"{name}.check(" in c.source]
+        assert starters, f"{name} has no check cell in the notebook"
+        printed = "".join(o.get("text", "") for c in starters for o in c.outputs)
+        assert "Not yet attempted" in printed, f"{name}: the committed starter should be untouched"
+        assert "# NBVAL_CHECK_OUTPUT" in starters[0].source, f"{name}: nbval should compare the check's output"
+
+
+def test_some_outputs_are_compared_by_nbval(chapter):
+    stem, nb = chapter
+    marked = [c for c in code_cells(nb) if c.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT")]
+    assert marked and all(c.outputs for c in marked), "marked cells must have stored outputs"
+
+
+def test_tensorflow_chapter_tags_its_gpu_cells():
+    nb = nbformat.read(NOTEBOOKS / f"{CHAPTERS[-1]}.ipynb", as_version=4)
+    tagged = [c for c in code_cells(nb) if "gpu" in c.metadata.get("tags", [])]
+    assert len(tagged) >= 2
+    assert any("gpu_devices" in c.source for c in tagged)
+
+
+def test_readme_links_every_chapter_to_colab():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for stem in CHAPTERS:
+        assert colab_link(stem) in readme, stem
