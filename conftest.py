@@ -54,3 +54,4 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(_gpu_on_this_machine())
     for nodeid, outcome, line in _gpu_cells:
         terminalreporter.write_line(f"{outcome:>7}  {nodeid}  ->  {line}")
+
