@@ -1,0 +1,320 @@
+"""Exercises of chapter 5: support vector machines."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from helpers import env
+from helpers.exercises import Exercise, Incorrect, expect_fitted
+
+MAX_ANGLE_DEGREES = 10.0
+MAX_SHIFT_CM = 0.25
+MIN_WINE_ACCURACY = 0.95
+HOUSING_RMSE_BAR = {"full": 0.62, "quick": 0.66}  # in $100,000; linear regression scores ~0.69
+HOUSING_CHECK_SIZE = 2_000
+_MULTICLASS_WRAPPERS = {"OneVsRestClassifier", "OneVsOneClassifier", "OutputCodeClassifier"}
+
+
+def _final_estimator(model):
+    """The estimator at the heart of ``model``: unwraps searches, pipelines and multiclass wrappers."""
+    for _ in range(10):
+        if hasattr(model, "best_estimator_"):
+            model = model.best_estimator_
+        elif hasattr(model, "steps"):
+            model = model.steps[-1][1]
+        elif type(model).__name__ in _MULTICLASS_WRAPPERS and hasattr(model, "estimators_"):
+            model = model.estimators_[0]
+        else:
+            break
+    return model
+
+
+def _expect_n_features(model, n_features: int, data: str) -> None:
+    found = getattr(model, "n_features_in_", n_features)
+    if found != n_features:
+        raise Incorrect(f"the model was trained on {found} features; {data} has {n_features}.")
+
+
+# --------------------------------------------------------------------------- exercise 9
+
+
+def _setosa_versicolor():
+    """Iris setosa (0) and versicolor (1), petal length and width: linearly separable."""
+    from sklearn.datasets import load_iris
+
+    iris = load_iris(as_frame=True)
+    X = iris.data[["petal length (cm)", "petal width (cm)"]].values
+    y = iris.target.values
+    keep = y < 2
+    return X[keep], y[keep]
+
+
+def _boundary(model):
+    """Unit normal and offset of the line decision_function(x) = 0, in the input space.
+
+    A linear model's decision function is affine, even behind a StandardScaler, so three
+    evaluations recover it.
+    """
+    origin = model.decision_function(np.zeros((1, 2)))
+    corners = model.decision_function(np.eye(2))
+    offset = float(np.ravel(origin)[0])
+    weights = np.ravel(corners) - offset
+    norm = np.linalg.norm(weights)
+    if not np.isfinite(norm) or norm == 0:
+        raise Incorrect(f"the {type(_final_estimator(model)).__name__} has a degenerate boundary "
+                        "(zero or non-finite weights).")
+    return weights / norm, offset / norm
+
+
+def _check_ex9(models):
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.svm import SVC, LinearSVC
+
+    if not isinstance(models, (list, tuple)) or len(models) != 3:
+        raise Incorrect("expected a list of three fitted models: [LinearSVC, SVC, SGDClassifier] "
+                        "(each may sit at the end of a pipeline).")
+    X, y = _setosa_versicolor()
+    by_kind = {}
+    for model in models:
+        expect_fitted(model, "classifier")
+        core = _final_estimator(model)
+        kind = next((cls.__name__ for cls in (LinearSVC, SVC, SGDClassifier) if isinstance(core, cls)),
+                    None)
+        if kind is None:
+            raise Incorrect(f"a {type(core).__name__} is not one of LinearSVC, SVC or SGDClassifier.")
+        if kind in by_kind:
+            raise Incorrect(f"there are two {kind} models: hand in one of each class.")
+        if kind == "SVC" and core.kernel != "linear":
+            raise Incorrect(f"the SVC uses the {core.kernel!r} kernel: use kernel='linear' so that "
+                            "its boundary is a straight line like the others'.")
+        _expect_n_features(model, 2, "the petal length and width")
+        predicted = np.asarray(model.predict(X))
+        groups = [set(np.unique(predicted[y == label]).tolist()) for label in (0, 1)]
+        if any(len(group) != 1 for group in groups) or groups[0] == groups[1]:
+            errors = min(np.sum(predicted != y), np.sum(predicted == y))
+            raise Incorrect(f"the {kind} does not separate setosa from versicolor perfectly "
+                            f"({errors} training errors), though the data are linearly separable.")
+        by_kind[kind] = model
+
+    reference_normal, reference_offset = _boundary(by_kind["LinearSVC"])
+    center = X.mean(axis=0)
+    report = []
+    for kind in ("SVC", "SGDClassifier"):
+        normal, offset = _boundary(by_kind[kind])
+        if normal @ reference_normal < 0:  # same line, opposite orientation (other class encoding)
+            normal, offset = -normal, -offset
+        angle = np.degrees(np.arccos(np.clip(normal @ reference_normal, -1, 1)))
+        shift = abs((normal @ center + offset) - (reference_normal @ center + reference_offset))
+        if angle > MAX_ANGLE_DEGREES:
+            raise Incorrect(f"the {kind} boundary is tilted by {angle:.1f}° from the LinearSVC's "
+                            f"(allowed: {MAX_ANGLE_DEGREES:.0f}°). Match the regularization "
+                            "of the models (C, alpha) and scale the features.")
+        if shift > MAX_SHIFT_CM:
+            raise Incorrect(f"the {kind} boundary passes {shift:.2f} cm away from the LinearSVC's "
+                            f"at the center of the data (allowed: {MAX_SHIFT_CM} cm). Match the "
+                            "regularization of the models (C, alpha).")
+        report.append(f"{kind}: {angle:.1f}° and {shift:.2f} cm from the LinearSVC")
+    return "; ".join(report) + "."
+
+
+def _solve_ex9():
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC, LinearSVC
+
+    iris = load_iris(as_frame=True)
+    X = iris.data[["petal length (cm)", "petal width (cm)"]].values
+    y = iris.target.values
+    setosa_or_versicolor = y < 2
+    X, y = X[setosa_or_versicolor], y[setosa_or_versicolor]
+
+    C = 5
+    alpha = 1 / (C * len(X))  # SGDClassifier's alpha plays the role of 1 / (C * m)
+    linear_svc = make_pipeline(StandardScaler(),
+                               LinearSVC(loss="hinge", C=C, random_state=42)).fit(X, y)
+    svc = make_pipeline(StandardScaler(), SVC(kernel="linear", C=C)).fit(X, y)
+    sgd = make_pipeline(StandardScaler(),
+                        SGDClassifier(alpha=alpha, max_iter=1000, tol=None,
+                                      random_state=42)).fit(X, y)
+
+    for model in (linear_svc, svc, sgd):
+        scaled_coef = model[-1].coef_[0]
+        scaler = model[0]
+        w = scaled_coef / scaler.scale_  # back to centimeters
+        b = model[-1].intercept_[0] - w @ scaler.mean_
+        print(f"{type(model[-1]).__name__:>13}: boundary {w[0]:.3f} x1 + {w[1]:.3f} x2 + {b:.3f} = 0, "
+              f"slope {-w[0] / w[1]:.3f}, intercept {-b / w[1]:.3f}")
+    return [linear_svc, svc, sgd]
+
+
+ex9 = Exercise(
+    "ex9", "LinearSVC, SVC and SGDClassifier: the same linear model three ways", _check_ex9,
+    hint="""
+    Scale the features in each pipeline. Give LinearSVC loss="hinge" (its default is the
+    squared hinge loss) and the same C as SVC(kernel="linear"); for SGDClassifier, alpha
+    plays the role of 1 / (C * m), where m is the number of training instances. Compare the
+    three lines with a plot, or through coef_ and intercept_.
+    """,
+    solution=_solve_ex9,
+)
+
+
+# --------------------------------------------------------------------------- exercise 10
+
+
+def _wine_split():
+    from sklearn.datasets import load_wine
+    from sklearn.model_selection import train_test_split
+
+    wine = load_wine()
+    return train_test_split(wine.data, wine.target, random_state=42)
+
+
+def _check_ex10(model):
+    from sklearn.svm import SVC, LinearSVC, NuSVC
+
+    expect_fitted(model, "classifier")
+    core = _final_estimator(model)
+    if not isinstance(core, (SVC, LinearSVC, NuSVC)):
+        raise Incorrect(f"the model is a {type(core).__name__}; the exercise asks for an SVM "
+                        "classifier (LinearSVC or SVC, alone or in a pipeline).")
+    _expect_n_features(model, 13, "the wine dataset")
+    _, X_test, _, y_test = _wine_split()
+    predicted = np.asarray(model.predict(X_test))
+    if predicted.shape != y_test.shape:
+        raise Incorrect(f"predict returned shape {predicted.shape} for {len(y_test)} wines.")
+    accuracy = float(np.mean(predicted == y_test))
+    if accuracy < MIN_WINE_ACCURACY:
+        raise Incorrect(f"test accuracy {accuracy:.3f} is below {MIN_WINE_ACCURACY}: "
+                        "did you scale the features?")
+    return f"test accuracy {accuracy:.3f} on the {len(y_test)} held-out wines."
+
+
+def _solve_ex10():
+    from sklearn.datasets import load_wine
+    from sklearn.model_selection import cross_val_score, train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC, LinearSVC
+
+    wine = load_wine()
+    X_train, X_test, y_train, y_test = train_test_split(wine.data, wine.target, random_state=42)
+
+    candidates = {
+        "LinearSVC, unscaled": LinearSVC(random_state=42),
+        "LinearSVC, scaled": make_pipeline(StandardScaler(), LinearSVC(random_state=42)),
+        "SVC (RBF), scaled": make_pipeline(StandardScaler(), SVC(random_state=42)),
+    }
+    cv_accuracy = {name: cross_val_score(model, X_train, y_train, cv=5).mean()
+                   for name, model in candidates.items()}
+    for name, accuracy in cv_accuracy.items():
+        print(f"{name:>20}: cross-validation accuracy {accuracy:.3f}")
+
+    best_name = max(cv_accuracy, key=cv_accuracy.get)
+    best_model = candidates[best_name].fit(X_train, y_train)
+    print(f"Best: {best_name}, test accuracy {best_model.score(X_test, y_test):.3f}")
+    return best_model
+
+
+ex10 = Exercise(
+    "ex10", "Classify wines with an SVM", _check_ex10,
+    hint="""
+    SVMs are sensitive to feature scales, and the wine features span very different ranges:
+    put a StandardScaler in front. SVC handles the three classes on its own (one-versus-one);
+    LinearSVC uses one-versus-the-rest. Compare candidates with cross_val_score on the
+    training set before touching the test set.
+    """,
+    solution=_solve_ex10,
+)
+
+
+# --------------------------------------------------------------------------- exercise 11
+
+
+def _housing_split():
+    """The split of the prompt: numeric features, target in $100,000, 20% held out."""
+    from sklearn.model_selection import train_test_split
+
+    from helpers.data import load_housing
+
+    housing = load_housing()
+    X = housing.drop(columns=["median_house_value", "ocean_proximity"])
+    y = housing["median_house_value"] / 100_000
+    return train_test_split(X, y, test_size=0.2, random_state=42)
+
+
+def _check_ex11(model):
+    from sklearn.svm import SVR, LinearSVR, NuSVR
+
+    expect_fitted(model, "regressor")
+    core = _final_estimator(model)
+    if not isinstance(core, (SVR, LinearSVR, NuSVR)):
+        raise Incorrect(f"the model is a {type(core).__name__}; the exercise asks for an SVM "
+                        "regressor (SVR or LinearSVR, alone or in a pipeline).")
+    _expect_n_features(model, 8, "the numeric housing data")
+    _, X_test, _, y_test = _housing_split()
+    X_check, y_check = X_test.iloc[:HOUSING_CHECK_SIZE], y_test.iloc[:HOUSING_CHECK_SIZE].to_numpy()
+    try:
+        predicted = np.asarray(model.predict(X_check), dtype=float).ravel()
+    except ValueError as exc:
+        if "NaN" in str(exc):
+            raise Incorrect("predict failed on missing values: total_bedrooms has a few NaNs, "
+                            "so put an imputer in the pipeline.") from None
+        raise
+    if predicted.shape != y_check.shape or not np.all(np.isfinite(predicted)):
+        raise Incorrect("the predictions should be one finite number per district.")
+    rmse = float(np.sqrt(np.mean((predicted - y_check) ** 2)))
+    bar = HOUSING_RMSE_BAR[env.mode()]
+    if rmse > bar:
+        raise Incorrect(f"RMSE {rmse:.3f} (in $100,000) on {HOUSING_CHECK_SIZE:,} held-out districts "
+                        f"is above the bar of {bar} ({env.mode()} mode; the bars are "
+                        f"{HOUSING_RMSE_BAR['full']} in full mode and {HOUSING_RMSE_BAR['quick']} in "
+                        "quick mode). Is the target in $100,000, are the features scaled, are "
+                        "gamma and C tuned?")
+    return f"RMSE {rmse:.3f} (in $100,000) on {HOUSING_CHECK_SIZE:,} held-out districts (bar: {bar})."
+
+
+def _solve_ex11():
+    from scipy.stats import loguniform, uniform
+    from sklearn.impute import SimpleImputer
+    from sklearn.model_selection import RandomizedSearchCV, train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVR
+
+    from helpers.data import load_housing
+
+    housing = load_housing()
+    X = housing.drop(columns=["median_house_value", "ocean_proximity"])
+    y = housing["median_house_value"] / 100_000  # in hundreds of thousands of dollars
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=42)
+
+    svr_pipeline = make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), SVR())
+    param_distributions = {"svr__gamma": loguniform(0.001, 0.1), "svr__C": uniform(1, 10)}
+    n_tune = env.pick(full=2_000, quick=1_000)  # SVR is slow: tune on a subset
+    search = RandomizedSearchCV(svr_pipeline, param_distributions,
+                                n_iter=env.pick(full=30, quick=6), cv=3,
+                                scoring="neg_root_mean_squared_error", random_state=42)
+    search.fit(X_train.iloc[:n_tune], y_train.iloc[:n_tune])  # the split already shuffled them
+    print("Best hyperparameters:", {name: round(float(value), 4) for name, value in search.best_params_.items()})
+    print(f"Cross-validation RMSE on the subset: {-search.best_score_:.3f}")
+
+    n_final = env.pick(full=len(X_train), quick=3_000)  # full mode: about a minute
+    best_svr = search.best_estimator_.fit(X_train.iloc[:n_final], y_train.iloc[:n_final])
+    test_rmse = np.sqrt(np.mean((best_svr.predict(X_test) - y_test) ** 2))
+    print(f"Retrained on {n_final:,} districts, test RMSE: {test_rmse:.3f}")
+    return best_svr
+
+
+ex11 = Exercise(
+    "ex11", "Tune an SVM regressor on the California housing data", _check_ex11,
+    hint="""
+    Build a pipeline SimpleImputer(strategy="median") -> StandardScaler -> SVR, then run
+    RandomizedSearchCV over gamma (log-uniform, about 0.001 to 0.1) and C (about 1 to 10)
+    on the first 2,000 training districts only. Retrain the best pipeline on as much of the
+    training set as you can afford, and score it on the test set.
+    """,
+    solution=_solve_ex11,
+)
