@@ -19,7 +19,8 @@ lab: install  ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/
 
 test: install  ## the whole suite in quick mode: helpers, hygiene, exercises, every notebook under nbval
-	COURSE_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadfile
+	# two workers on two cores: one thread each avoids OpenMP oversubscription
+	COURSE_QUICK=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: install  ## everything but the notebooks themselves
 	COURSE_QUICK=1 $(BIN)/python -m pytest tests -n 2

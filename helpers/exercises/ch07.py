@@ -1,0 +1,188 @@
+"""Exercises of chapter 7: ensemble learning and random forests.
+
+Both exercises are scored on the test split that ``helpers.data.load_mnist()`` returns
+(2,000 images in quick mode, the official 10,000 in full mode). Models must take the raw
+pixels (784 integers from 0 to 255) as input: put any scaling inside a pipeline.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from helpers import env
+from helpers.data import load_mnist
+from helpers.exercises import Exercise, Incorrect, expect_fitted
+
+#: An ensemble passes if it is at most this far below its best member on the test set ...
+TOLERANCE = 0.005
+#: ... or if it reaches this bar (it depends on the mode: quick mode trains on less data).
+BARS = {"quick": 0.95, "full": 0.97}
+#: Below this accuracy an ensemble fails whatever its members do.
+FLOOR = 0.90
+
+
+def _bar() -> float:
+    return BARS[env.mode()]
+
+
+def _accuracy(model, X, y, what: str) -> float:
+    try:
+        predicted = np.asarray(model.predict(X))
+    except Exception as exc:  # noqa: BLE001 - reported to the student in one line
+        raise Incorrect(f"{what} could not predict the MNIST test images ({type(exc).__name__}: "
+                        f"{exc}). Train it on the raw pixels that load_mnist() returns.") from None
+    if predicted.shape != y.shape:
+        raise Incorrect(f"{what} returned {predicted.shape[0] if predicted.ndim else 0} "
+                        f"predictions for {len(y)} images.")
+    return float(np.mean(predicted == y))
+
+
+def _check_ensemble(model, members, kind: str) -> str:
+    """Score ``model`` and its fitted ``members`` (name, estimator) on the MNIST test set."""
+    classes = np.asarray(getattr(model, "classes_", []))
+    if classes.shape != (10,) or not np.array_equal(classes, np.arange(10)):
+        raise Incorrect(f"the {kind} should be trained on the integer labels 0-9 that "
+                        f"load_mnist() returns (its classes_ are {classes.tolist()}).")
+    if len(members) < 2:
+        raise Incorrect(f"an ensemble needs at least two members; this {kind} has {len(members)}.")
+    _, (X_test, y_test) = load_mnist()
+    accuracy = _accuracy(model, X_test, y_test, f"your {kind}")
+    scores = {name: _accuracy(member, X_test, y_test, f"member '{name}'")
+              for name, member in members}
+    best_name = max(scores, key=scores.get)
+    best = scores[best_name]
+    members_text = ", ".join(f"{name} {score:.4f}" for name, score in scores.items())
+    bar = _bar()
+    if accuracy < FLOOR:
+        raise Incorrect(f"the {kind}'s test accuracy is {accuracy:.4f}, below {FLOOR}: "
+                        f"train stronger members (members: {members_text}).")
+    if accuracy < best - TOLERANCE and accuracy < bar:
+        raise Incorrect(
+            f"the {kind}'s test accuracy ({accuracy:.4f}) is more than {TOLERANCE} below its "
+            f"best member ('{best_name}', {best:.4f}), and below the bar of {bar} for "
+            f"{env.mode()} mode. Members: {members_text}. Try other members, drop a weak one, "
+            f"or change how their predictions are combined.")
+    return f"{kind} test accuracy {accuracy:.4f}; members: {members_text}."
+
+
+# --------------------------------------------------------------------------- exercise 8
+
+
+def _check_ex8(voting_clf):
+    from sklearn.ensemble import VotingClassifier
+
+    if not isinstance(voting_clf, VotingClassifier):
+        raise Incorrect(f"expected a fitted VotingClassifier, got a {type(voting_clf).__name__}.")
+    expect_fitted(voting_clf, "voting classifier")
+    members = [(name, member) for name, member in voting_clf.named_estimators_.items()
+               if member != "drop"]
+    return _check_ensemble(voting_clf, members, "voting classifier")
+
+
+def _solve_ex8():
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, VotingClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+
+    (X, y), _ = load_mnist()
+    n_train = env.pick(full=20_000, quick=4_000)
+    n_trees = env.pick(full=100, quick=50)
+    X_train, y_train = X[:n_train], y[:n_train]
+    X_valid, y_valid = X[n_train:n_train + 2_000], y[n_train:n_train + 2_000]
+
+    # Three diverse members: two kinds of forests and a nearest-neighbours classifier.
+    voting_clf = VotingClassifier(
+        estimators=[
+            ("random_forest", RandomForestClassifier(n_estimators=n_trees, random_state=42)),
+            ("extra_trees", ExtraTreesClassifier(n_estimators=n_trees, random_state=42)),
+            ("knn", KNeighborsClassifier(n_neighbors=4, weights="distance")),
+        ],
+        voting="soft",  # average the class probabilities: confident votes weigh more
+    )
+    voting_clf.fit(X_train, y_train)
+
+    # Compare the ensemble with its members on images none of them was trained on.
+    for name, member in voting_clf.named_estimators_.items():
+        print(f"{name:>13}: {member.score(X_valid, y_valid):.4f}")
+    print(f"{'soft voting':>13}: {voting_clf.score(X_valid, y_valid):.4f}")
+    return voting_clf
+
+
+ex8 = Exercise(
+    "ex8",
+    "A voting ensemble on MNIST that beats its members",
+    _check_ex8,
+    hint="""
+    Train a few classifiers that make different kinds of mistakes (a random forest, an
+    extra-trees classifier, a k-nearest-neighbours classifier, a scaled SVC...) on a subset
+    of the training images, and look at each one's accuracy on a validation set. Then wrap
+    them in a VotingClassifier and try voting="hard" and voting="soft". If one member
+    is much weaker than the others, dropping it often helps. Keep the models on raw pixels
+    (scaling goes inside a pipeline) and the labels as the integers load_mnist() returns.
+    """,
+    solution=_solve_ex8,
+)
+
+
+# --------------------------------------------------------------------------- exercise 9
+
+
+def _check_ex9(stacking_clf):
+    from sklearn.ensemble import StackingClassifier
+
+    if not isinstance(stacking_clf, StackingClassifier):
+        raise Incorrect(f"expected a fitted StackingClassifier, got a "
+                        f"{type(stacking_clf).__name__}.")
+    expect_fitted(stacking_clf, "stacking classifier")
+    members = [(name, member) for name, member in stacking_clf.named_estimators_.items()
+               if member != "drop"]
+    return _check_ensemble(stacking_clf, members, "stacking classifier")
+
+
+def _solve_ex9():
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier, StackingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+
+    (X, y), _ = load_mnist()
+    n_train = env.pick(full=20_000, quick=4_000)
+    n_blend = env.pick(full=10_000, quick=2_000)
+    n_trees = env.pick(full=100, quick=50)
+    X_train, y_train = X[:n_train], y[:n_train]
+    X_blend, y_blend = X[n_train:n_train + n_blend], y[n_train:n_train + n_blend]
+
+    # 1. Train the members on the training subset.
+    members = [
+        ("random_forest", RandomForestClassifier(n_estimators=n_trees, random_state=42)),
+        ("extra_trees", ExtraTreesClassifier(n_estimators=n_trees, random_state=42)),
+        ("knn", KNeighborsClassifier(n_neighbors=4, weights="distance")),
+    ]
+    for _, member in members:
+        member.fit(X_train, y_train)
+
+    # 2. Train the blender on the members' predictions for images they have never seen.
+    #    cv="prefit" keeps the members as they are; fit() only trains the final estimator,
+    #    on the class probabilities the members give for X_blend (3 members x 10 classes).
+    stacking_clf = StackingClassifier(
+        members,
+        final_estimator=LogisticRegression(max_iter=1_000, random_state=42),
+        cv="prefit",
+    )
+    stacking_clf.fit(X_blend, y_blend)
+    return stacking_clf
+
+
+ex9 = Exercise(
+    "ex9",
+    "A stacking ensemble (members plus a trained blender) on MNIST",
+    _check_ex9,
+    hint="""
+    The blender must learn from predictions the members made on images they were not
+    trained on. By hand: fit the members on a training subset, stack their predictions
+    for a separate blending (validation) subset with np.column_stack, and fit the blender
+    on those columns. To hand in a single model, wrap the already-fitted members in
+    StackingClassifier(..., cv="prefit") and fit it on the blending subset; or let
+    StackingClassifier(..., cv=3) do the cross-validated version on the training subset
+    (slower, since it fits every member cv + 1 times).
+    """,
+    solution=_solve_ex9,
+)
