@@ -1,0 +1,609 @@
+"""Exercises of chapter 2: the end-to-end housing project.
+
+The checkers rebuild the chapter's stratified split themselves (income categories,
+``test_size=0.2``, ``random_state=42``) and score models on its 4,128 test districts, which
+no exercise trains on. ``load_split()`` and ``make_preprocessing()`` rebuild the chapter's
+training data and preprocessing pipeline, so the reference solutions run on their own.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.cluster import KMeans
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import root_mean_squared_error
+from sklearn.metrics.pairwise import rbf_kernel
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, train_test_split
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+from helpers import env
+from helpers.exercises import (
+    Exercise,
+    Incorrect,
+    call_student,
+    expect_fitted,
+    expect_type,
+)
+
+TARGET = "median_house_value"
+
+# --------------------------------------------------------------------------- the chapter's data
+
+
+@lru_cache(maxsize=1)
+def _split():
+    from helpers.data import load_housing
+
+    housing = load_housing()
+    income_cat = pd.cut(housing["median_income"], bins=[0.0, 1.5, 3.0, 4.5, 6.0, np.inf],
+                        labels=[1, 2, 3, 4, 5])
+    return train_test_split(housing, test_size=0.2, stratify=income_cat, random_state=42)
+
+
+def load_split():
+    """The chapter's stratified split as ``X_train, y_train, X_test, y_test`` (fresh copies)."""
+    train, test = _split()
+    return (train.drop(columns=TARGET), train[TARGET].copy(),
+            test.drop(columns=TARGET), test[TARGET].copy())
+
+
+# --------------------------------------------------------------------------- the chapter's preprocessing
+
+
+class ClusterSimilarity(BaseEstimator, TransformerMixin):
+    """Gaussian RBF similarity of each row to the centres found by k-means (as in the chapter)."""
+
+    def __init__(self, n_clusters=10, gamma=1.0, random_state=None):
+        self.n_clusters = n_clusters
+        self.gamma = gamma
+        self.random_state = random_state
+
+    def fit(self, X, y=None, sample_weight=None):
+        self.kmeans_ = KMeans(self.n_clusters, random_state=self.random_state)
+        self.kmeans_.fit(X, sample_weight=sample_weight)
+        return self
+
+    def transform(self, X):
+        return rbf_kernel(X, self.kmeans_.cluster_centers_, gamma=self.gamma)
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array([f"cluster_{i}_similarity" for i in range(self.n_clusters)], dtype=object)
+
+
+def column_ratio(X):
+    return X[:, [0]] / X[:, [1]]
+
+
+def ratio_name(function_transformer, feature_names_in):
+    return ["ratio"]
+
+
+def _ratio_pipeline():
+    return make_pipeline(SimpleImputer(strategy="median"),
+                         FunctionTransformer(column_ratio, feature_names_out=ratio_name),
+                         StandardScaler())
+
+
+def make_preprocessing(n_clusters=10):
+    """A fresh, unfitted copy of the chapter's preprocessing (24 output features)."""
+    log_pipeline = make_pipeline(SimpleImputer(strategy="median"),
+                                 FunctionTransformer(np.log, feature_names_out="one-to-one"),
+                                 StandardScaler())
+    cat_pipeline = make_pipeline(SimpleImputer(strategy="most_frequent"),
+                                 OneHotEncoder(handle_unknown="ignore"))
+    default_num_pipeline = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    return ColumnTransformer([
+        ("bedrooms", _ratio_pipeline(), ["total_bedrooms", "total_rooms"]),
+        ("rooms_per_house", _ratio_pipeline(), ["total_rooms", "households"]),
+        ("people_per_house", _ratio_pipeline(), ["population", "households"]),
+        ("log", log_pipeline, ["total_bedrooms", "total_rooms", "population",
+                               "households", "median_income"]),
+        ("geo", ClusterSimilarity(n_clusters=n_clusters, gamma=1.0, random_state=42),
+         ["latitude", "longitude"]),
+        ("cat", cat_pipeline, ["ocean_proximity"]),
+    ], remainder=default_num_pipeline)
+
+
+# --------------------------------------------------------------------------- checker tools
+
+
+def _components(estimator, depth=0):
+    """Yield the estimator and every fitted estimator nested inside it."""
+    if depth > 8 or estimator is None:
+        return
+    yield estimator
+    if hasattr(estimator, "best_estimator_"):
+        yield from _components(estimator.best_estimator_, depth + 1)
+    if isinstance(estimator, Pipeline):
+        for _, step in estimator.steps:
+            if step not in (None, "passthrough"):
+                yield from _components(step, depth + 1)
+    if hasattr(estimator, "transformers_"):
+        for _, transformer, _ in estimator.transformers_:
+            if hasattr(transformer, "fit"):
+                yield from _components(transformer, depth + 1)
+    for attribute in ("regressor_", "estimator_"):
+        inner = getattr(estimator, attribute, None)
+        if inner is not None and hasattr(inner, "fit"):
+            yield from _components(inner, depth + 1)
+
+
+def _find(estimator, kind):
+    return [part for part in _components(estimator) if isinstance(part, kind)]
+
+
+def _test_rmse(model, what="model"):
+    """RMSE of ``model`` on the chapter's test districts (never used for training here)."""
+    _, _, X_test, y_test = load_split()
+    predictions = call_student(model.predict, X_test, what=f"{what}.predict(X_test)")
+    predictions = np.asarray(predictions, dtype=float).ravel()
+    if predictions.shape != (len(X_test),):
+        raise Incorrect(f"{what}.predict() returned {predictions.size} values for "
+                        f"{len(X_test)} districts.")
+    if not np.all(np.isfinite(predictions)):
+        raise Incorrect(f"{what}.predict() returned NaN or infinite values.")
+    return root_mean_squared_error(y_test, predictions)
+
+
+def _expect_rmse_below(rmse, full, quick, advice):
+    limit = env.pick(full=full, quick=quick)
+    if rmse > limit:
+        raise Incorrect(
+            f"the RMSE on the held-out test districts is {rmse:,.0f}, above the {limit:,.0f} "
+            f"this check asks for in {env.mode()} mode (full mode: {full:,.0f}, quick mode: "
+            f"{quick:,.0f}). {advice}")
+
+
+def _readable(params):
+    """Best parameters with plain, rounded numbers (no np.float64(...) noise)."""
+    return {key: float(f"{value:.4g}") if isinstance(value, float) else value
+            for key, value in params.items()}
+
+
+def _expect_search(answer, kind, name):
+    if isinstance(answer, type):
+        raise Incorrect(f"expected a fitted {name} object, got the class itself: "
+                        f"create one, call .fit(...), and pass it.")
+    expect_type(answer, kind, f"a fitted {name}")
+    if not hasattr(answer, "best_estimator_"):
+        if hasattr(answer, "cv_results_"):
+            raise Incorrect("this search was run with refit=False, so it has no best_estimator_ "
+                            "to evaluate: keep the default refit=True.")
+        raise Incorrect(f"the {name} is not fitted yet: call .fit(X, y) on it first.")
+    from sklearn.svm import SVR
+
+    if not _find(answer.best_estimator_, SVR):
+        raise Incorrect("the best estimator of your search contains no SVR: put "
+                        "sklearn.svm.SVR at the end of the pipeline you search over.")
+    return answer.best_estimator_
+
+
+# --------------------------------------------------------------------------- exercise 1
+
+
+def _check_ex1(search):
+    best = _expect_search(search, GridSearchCV, "GridSearchCV")
+    n_candidates = len(search.cv_results_["params"])
+    if n_candidates < 2:
+        raise Incorrect("your grid has a single combination: give it several values of C "
+                        "(and of gamma for the RBF kernel) so that there is something to search.")
+    rmse = _test_rmse(best, "search.best_estimator_")
+    _expect_rmse_below(rmse, full=70_000, quick=75_000,
+                       advice="Try larger values of C (SVR's default C=1.0 is far too small "
+                              "for prices in dollars) and compare the linear and RBF kernels.")
+    return (f"{n_candidates} combinations searched; best {_readable(search.best_params_)}; "
+            f"RMSE on the held-out test districts {rmse:,.0f}.")
+
+
+def _solve_ex1():
+    from sklearn.svm import SVR
+
+    X_train, y_train, _, _ = load_split()
+    n_rows = env.pick(full=5_000, quick=2_000)  # SVR training time grows quickly with the rows
+    svr_pipeline = Pipeline([("preprocessing", make_preprocessing()), ("svr", SVR())])
+    param_grid = [
+        {"svr__kernel": ["linear"], "svr__C": [1_000.0, 10_000.0]},
+        {"svr__kernel": ["rbf"], "svr__C": [30_000.0, 100_000.0], "svr__gamma": [0.1, 0.3]},
+    ]
+    grid_search = GridSearchCV(svr_pipeline, param_grid, cv=3,
+                               scoring="neg_root_mean_squared_error", n_jobs=-1)
+    grid_search.fit(X_train.iloc[:n_rows], y_train.iloc[:n_rows])
+    print("best parameters:", grid_search.best_params_)
+    print(f"best CV RMSE: {-grid_search.best_score_:,.0f}")
+    return grid_search
+
+
+ex1 = Exercise(
+    "ex1", "Support vector regression tuned with a grid search", _check_ex1,
+    hint="""
+    Build Pipeline([("preprocessing", preprocessing), ("svr", SVR())]) and a param_grid of
+    two dictionaries: one with svr__kernel=["linear"] and a few values of svr__C, one with
+    svr__kernel=["rbf"] and values of svr__C and svr__gamma. The labels are in dollars, so the
+    useful values of C are large (thousands and more). Fit the GridSearchCV on the first few
+    thousand training districts only: SVR gets slow on big training sets.
+    """,
+    solution=_solve_ex1,
+)
+
+
+# --------------------------------------------------------------------------- exercise 2
+
+
+def _check_ex2(search):
+    best = _expect_search(search, RandomizedSearchCV, "RandomizedSearchCV")
+    if search.n_iter < 2:
+        raise Incorrect("with n_iter=1 nothing is compared: sample several combinations.")
+    rmse = _test_rmse(best, "search.best_estimator_")
+    _expect_rmse_below(rmse, full=62_000, quick=66_000,
+                       advice="Sample C from a log-uniform distribution over a wide range "
+                              "(tens to hundreds of thousands) and include the RBF kernel.")
+    return (f"{search.n_iter} combinations sampled; best {_readable(search.best_params_)}; "
+            f"RMSE on the held-out test districts {rmse:,.0f}.")
+
+
+def _solve_ex2():
+    from scipy.stats import expon, loguniform
+    from sklearn.svm import SVR
+
+    X_train, y_train, _, _ = load_split()
+    n_rows = env.pick(full=5_000, quick=2_000)
+    svr_pipeline = Pipeline([("preprocessing", make_preprocessing()), ("svr", SVR())])
+    param_distributions = {
+        "svr__kernel": ["linear", "rbf"],
+        "svr__C": loguniform(20, 200_000),  # every order of magnitude is equally likely
+        "svr__gamma": expon(scale=1.0),
+    }
+    rnd_search = RandomizedSearchCV(svr_pipeline, param_distributions,
+                                    n_iter=env.pick(full=50, quick=10), cv=3,
+                                    scoring="neg_root_mean_squared_error",
+                                    random_state=42, n_jobs=-1)
+    rnd_search.fit(X_train.iloc[:n_rows], y_train.iloc[:n_rows])
+    print("best parameters:", rnd_search.best_params_)
+    print(f"best CV RMSE: {-rnd_search.best_score_:,.0f}")
+    return rnd_search
+
+
+ex2 = Exercise(
+    "ex2", "Support vector regression tuned with a randomized search", _check_ex2,
+    hint="""
+    Same pipeline as in exercise 1, but give RandomizedSearchCV distributions instead of
+    lists: scipy.stats.loguniform(20, 200_000) for svr__C suits a parameter whose scale you do
+    not know, scipy.stats.expon(scale=1.0) works for svr__gamma, and a list
+    ["linear", "rbf"] for svr__kernel. Set n_iter, cv=3 and random_state=42, and fit on the
+    first few thousand training districts.
+    """,
+    solution=_solve_ex2,
+)
+
+
+# --------------------------------------------------------------------------- exercise 3
+
+
+def _check_ex3(model):
+    from sklearn.feature_selection import SelectFromModel
+
+    if isinstance(model, type):
+        raise Incorrect("expected a fitted model (an instance), got a class.")
+    expect_fitted(model, "pipeline")
+    if not hasattr(model, "predict"):
+        raise Incorrect("expected a model that predicts prices (a pipeline ending with a "
+                        "regressor), but it has no predict() method.")
+    selectors = _find(model, SelectFromModel)
+    if not selectors:
+        raise Incorrect("no SelectFromModel step found in your model: add one between the "
+                        "preprocessing and the regressor.")
+    selector = selectors[0]
+    if not hasattr(selector, "estimator_"):
+        raise Incorrect("the SelectFromModel step is not fitted: fit the whole pipeline.")
+    support = selector.get_support()
+    if support.all():
+        raise Incorrect(f"your SelectFromModel keeps all {support.size} features: raise its "
+                        f"threshold so that it drops the least useful ones.")
+    rmse = _test_rmse(model, "model")
+    _expect_rmse_below(rmse, full=62_000, quick=66_000,
+                       advice="Keep a regressor that did well before (the SVR of exercise 2) "
+                              "and do not drop too many features.")
+    return (f"{support.sum()} of {support.size} features kept; RMSE on the held-out test "
+            f"districts {rmse:,.0f}.")
+
+
+def _solve_ex3():
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.svm import SVR
+
+    X_train, y_train, _, _ = load_split()
+    n_rows = env.pick(full=5_000, quick=2_000)
+    selector_pipeline = Pipeline([
+        ("preprocessing", make_preprocessing()),
+        # keep the features whose forest importance is at least 0.005
+        ("selector", SelectFromModel(RandomForestRegressor(n_estimators=50, random_state=42),
+                                     threshold=0.005)),
+        ("svr", SVR(kernel="rbf", C=100_000.0, gamma=0.1)),  # good values from exercise 2
+    ])
+    selector_pipeline.fit(X_train.iloc[:n_rows], y_train.iloc[:n_rows])
+    kept = selector_pipeline["selector"].get_support()
+    names = selector_pipeline["preprocessing"].get_feature_names_out()
+    print("dropped features:", list(names[~kept]))
+    return selector_pipeline
+
+
+ex3 = Exercise(
+    "ex3", "Feature selection with SelectFromModel inside the pipeline", _check_ex3,
+    hint="""
+    sklearn.feature_selection.SelectFromModel(RandomForestRegressor(...), threshold=0.005)
+    fits the forest and keeps the features whose feature_importances_ reach the threshold.
+    Put it as a step between the preprocessing and an SVR with good hyperparameters, then fit
+    the whole pipeline on a few thousand training districts.
+    """,
+    solution=_solve_ex3,
+)
+
+
+# --------------------------------------------------------------------------- exercise 4
+
+
+def _check_ex4(transformer_class):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.neighbors import KNeighborsRegressor
+    from sklearn.utils.validation import check_is_fitted
+
+    if not isinstance(transformer_class, type):
+        if callable(transformer_class) and not hasattr(transformer_class, "fit"):
+            raise Incorrect("expected your transformer class (for example FeatureFromRegressor), "
+                            f"got a {type(transformer_class).__name__}.")
+        raise Incorrect("pass the class itself (FeatureFromRegressor), not an instance or a "
+                        f"value: got a {type(transformer_class).__name__}.")
+    knn = KNeighborsRegressor(n_neighbors=5)
+    transformer = call_student(transformer_class, knn, what="FeatureFromRegressor(estimator)")
+    for method in ("fit", "transform", "fit_transform", "get_params", "get_feature_names_out"):
+        if not callable(getattr(transformer, method, None)):
+            raise Incorrect(f"your transformer has no {method}() method (inherit from "
+                            f"BaseEstimator and TransformerMixin, and write the others).")
+    params = call_student(transformer.get_params, what="get_params()")
+    if not isinstance(params, dict) or params.get("estimator") is not knn:
+        raise Incorrect("the constructor should store its argument unchanged as "
+                        "self.estimator (get_params() must return it under 'estimator').")
+
+    X_train, y_train, X_test, y_test = load_split()
+    coords = ["latitude", "longitude"]
+    X_fit, y_fit = X_train[coords].iloc[:4_000], y_train.iloc[:4_000]
+    returned = call_student(transformer.fit, X_fit, y_fit, what="fit(X, y)")
+    if returned is not transformer:
+        raise Incorrect("fit() must return self.")
+    try:
+        check_is_fitted(transformer)
+    except NotFittedError:
+        raise Incorrect("after fit() the transformer should have a learned attribute ending "
+                        "with an underscore (for example self.estimator_).") from None
+    try:
+        check_is_fitted(knn)
+        raise Incorrect("fit() trained the estimator passed to the constructor itself: train "
+                        "a clone of it (sklearn.base.clone) and store it as self.estimator_.")
+    except NotFittedError:
+        pass
+    feature = np.asarray(call_student(transformer.transform, X_test[coords],
+                                      what="transform(X)"), dtype=float)
+    if feature.shape != (len(X_test), 1):
+        raise Incorrect(f"transform() should return one column per district, shape "
+                        f"({len(X_test)}, 1), got shape {feature.shape} (reshape with "
+                        f"reshape(-1, 1)).")
+    expected = clone(knn).fit(X_fit, y_fit).predict(X_test[coords])
+    if not np.allclose(feature.ravel(), expected, rtol=1e-6):
+        raise Incorrect("transform() does not return the regressor's predictions for the "
+                        "rows it is given.")
+    names = np.asarray(call_student(transformer.get_feature_names_out, what="get_feature_names_out()"))
+    if names.shape != (1,):
+        raise Incorrect(f"get_feature_names_out() should return one name, got {names.shape[0] if names.ndim else 'a scalar'}.")
+    copy = call_student(clone, transformer, what="sklearn.base.clone(your transformer)")
+    if getattr(copy, "estimator", None) is None:
+        raise Incorrect("clone() lost the estimator: keep the constructor argument as self.estimator.")
+    rmse = root_mean_squared_error(y_test, feature.ravel())
+    return (f"the k-NN price of the 5 nearest districts alone predicts the held-out test "
+            f"prices with an RMSE of {rmse:,.0f}.")
+
+
+def _solve_ex4():
+    from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, clone
+
+    class FeatureFromRegressor(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
+        """Adds one feature: the prediction of a regressor trained in fit()."""
+
+        def __init__(self, estimator):
+            self.estimator = estimator
+
+        def fit(self, X, y=None):
+            self.estimator_ = clone(self.estimator)  # never train the constructor's argument
+            self.estimator_.fit(X, y)
+            self.n_features_in_ = self.estimator_.n_features_in_
+            if hasattr(self.estimator_, "feature_names_in_"):
+                self.feature_names_in_ = self.estimator_.feature_names_in_
+            return self
+
+        def transform(self, X):
+            return self.estimator_.predict(X).reshape(-1, 1)
+
+        def get_feature_names_out(self, input_features=None):
+            return np.array([f"{type(self.estimator).__name__.lower()}_prediction"], dtype=object)
+
+    # To use it, add one entry to the chapter's ColumnTransformer, for example
+    # ("knn", FeatureFromRegressor(KNeighborsRegressor(n_neighbors=3, weights="distance")),
+    #  ["latitude", "longitude"]), and fit the pipeline with the labels.
+    return FeatureFromRegressor
+
+
+ex4 = Exercise(
+    "ex4", "A transformer that adds a k-nearest-neighbours price feature", _check_ex4,
+    hint="""
+    Subclass TransformerMixin and BaseEstimator. __init__(self, estimator) only stores
+    self.estimator. fit(X, y) trains a copy, self.estimator_ = clone(self.estimator), on X, y
+    and returns self. transform(X) returns self.estimator_.predict(X) as a single column
+    (reshape(-1, 1)). get_feature_names_out() returns a list with one name. Pass the class
+    itself to the check.
+    """,
+    solution=_solve_ex4,
+)
+
+
+# --------------------------------------------------------------------------- exercise 6
+
+
+def _check_ex6(scaler_class):
+    from sklearn.preprocessing import StandardScaler as Reference
+
+    if not isinstance(scaler_class, type):
+        raise Incorrect("pass the class itself (StandardScalerClone), not an instance or a "
+                        f"value: got a {type(scaler_class).__name__}.")
+    rng = np.random.default_rng(42)
+    X = rng.normal(loc=[5.0, -2.0, 100.0], scale=[2.0, 0.5, 30.0], size=(200, 3))
+    for with_mean in (True, False):
+        scaler = call_student(scaler_class, with_mean=with_mean,
+                              what=f"StandardScalerClone(with_mean={with_mean})")
+        if call_student(scaler.fit, X, what="fit(X)") is not scaler:
+            raise Incorrect("fit() must return self.")
+        scaled = np.asarray(call_student(scaler.transform, X, what="transform(X)"), dtype=float)
+        expected = Reference(with_mean=with_mean).fit_transform(X)
+        if scaled.shape != X.shape or not np.allclose(scaled, expected):
+            raise Incorrect(f"with with_mean={with_mean}, transform() does not match "
+                            f"StandardScaler(with_mean={with_mean}).")
+        back = call_student(getattr(scaler, "inverse_transform", None) or _missing("inverse_transform"),
+                            scaled, what="inverse_transform()")
+        back = np.asarray(back, dtype=float)
+        if back.shape != X.shape or not np.allclose(back, X):
+            raise Incorrect(f"with with_mean={with_mean}, inverse_transform(transform(X)) does "
+                            f"not give X back.")
+    if getattr(scaler, "n_features_in_", None) != 3:
+        raise Incorrect("fit() should set n_features_in_ to the number of columns.")
+    try:
+        scaler.transform(X[:, :2])
+    except Exception:  # noqa: BLE001 - any clear error is fine
+        pass
+    else:
+        raise Incorrect("transform() accepted 2 columns after fitting on 3: check the number "
+                        "of features against n_features_in_.")
+
+    names_out = getattr(scaler, "get_feature_names_out", None) or _missing("get_feature_names_out")
+    if hasattr(scaler, "feature_names_in_"):
+        raise Incorrect("after fitting on a NumPy array there are no column names, so "
+                        "feature_names_in_ should not exist.")
+    default = list(np.asarray(call_student(names_out, what="get_feature_names_out()")))
+    if default != ["x0", "x1", "x2"]:
+        raise Incorrect(f"without column names, get_feature_names_out() should return "
+                        f"['x0', 'x1', 'x2'], got {default}.")
+    _expect_value_error(names_out, ["a", "b"], "input_features of the wrong length")
+
+    frame = pd.DataFrame(X, columns=["rooms", "age", "income"])
+    scaler = call_student(scaler_class, what="StandardScalerClone()")
+    call_student(scaler.fit, frame, what="fit(DataFrame)")
+    names_in = getattr(scaler, "feature_names_in_", None)
+    if not isinstance(names_in, np.ndarray) or list(names_in) != list(frame.columns):
+        raise Incorrect("after fitting on a DataFrame, feature_names_in_ should be a NumPy "
+                        "array of its column names.")
+    names_out = scaler.get_feature_names_out
+    for given in (None, ["rooms", "age", "income"]):
+        out = list(np.asarray(call_student(names_out, given, what="get_feature_names_out()")))
+        if out != ["rooms", "age", "income"]:
+            raise Incorrect(f"after fitting on a DataFrame, get_feature_names_out({given}) "
+                            f"should return its column names, got {out}.")
+    _expect_value_error(names_out, ["a", "b", "c"], "input_features that differ from "
+                                                     "feature_names_in_")
+    if not np.allclose(np.asarray(scaler.transform(frame), dtype=float),
+                       Reference().fit_transform(X)):
+        raise Incorrect("transform() gives different results on a DataFrame.")
+    copy = call_student(clone, scaler, what="sklearn.base.clone(your scaler)")
+    if getattr(copy, "with_mean", None) is not True:
+        raise Incorrect("clone() lost with_mean: store it as self.with_mean in __init__ "
+                        "(and inherit from BaseEstimator).")
+    return "transform, inverse_transform, n_features_in_ and the feature names all behave."
+
+
+def _missing(method):
+    def missing(*args, **kwargs):
+        raise Incorrect(f"your class has no {method}() method yet.")
+
+    return missing
+
+
+def _expect_value_error(method, argument, what):
+    try:
+        method(argument)
+    except ValueError:
+        return
+    except Exception as exc:  # noqa: BLE001
+        raise Incorrect(f"get_feature_names_out() with {what} should raise a ValueError, "
+                        f"but raised {type(exc).__name__}.") from None
+    raise Incorrect(f"get_feature_names_out() with {what} should raise a ValueError.")
+
+
+def _solve_ex6():
+    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.utils.validation import check_array, check_is_fitted
+
+    class StandardScalerClone(TransformerMixin, BaseEstimator):
+        def __init__(self, with_mean=True):  # no *args or **kwargs
+            self.with_mean = with_mean
+
+        def fit(self, X, y=None):  # y is unused but pipelines pass it
+            if hasattr(X, "columns"):
+                self.feature_names_in_ = np.array(X.columns, dtype=object)
+            X = check_array(X)  # a 2-D float array without NaN
+            self.mean_ = X.mean(axis=0)
+            self.scale_ = X.std(axis=0)
+            self.n_features_in_ = X.shape[1]
+            return self
+
+        def _checked(self, X):
+            check_is_fitted(self)
+            X = check_array(X)
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(f"expected {self.n_features_in_} features, got {X.shape[1]}")
+            return X
+
+        def transform(self, X):
+            X = self._checked(X)
+            if self.with_mean:
+                X = X - self.mean_
+            return X / self.scale_
+
+        def inverse_transform(self, X):
+            X = self._checked(X) * self.scale_
+            return X + self.mean_ if self.with_mean else X
+
+        def get_feature_names_out(self, input_features=None):
+            check_is_fitted(self)
+            if input_features is None:
+                return getattr(self, "feature_names_in_",
+                               np.array([f"x{i}" for i in range(self.n_features_in_)], dtype=object))
+            if len(input_features) != self.n_features_in_:
+                raise ValueError("input_features has the wrong number of names")
+            if hasattr(self, "feature_names_in_") and not np.all(
+                    self.feature_names_in_ == np.asarray(input_features)):
+                raise ValueError("input_features differ from feature_names_in_")
+            return np.asarray(input_features, dtype=object)
+
+    return StandardScalerClone
+
+
+ex6 = Exercise(
+    "ex6", "StandardScalerClone with inverse_transform and feature names", _check_ex6,
+    hint="""
+    Start from the chapter's StandardScalerClone. inverse_transform(X) multiplies by scale_
+    and adds mean_ back (only if with_mean). In fit(), when X has a `columns` attribute (a
+    DataFrame), store np.array(X.columns) as feature_names_in_ before converting X to an
+    array. get_feature_names_out(input_features=None) returns feature_names_in_ if it exists,
+    else ["x0", "x1", ...]; when input_features is given, raise a ValueError if its length is
+    not n_features_in_ or if it differs from feature_names_in_, else return it. Pass the class
+    itself to the check.
+    """,
+    solution=_solve_ex6,
+)
+
+
+__all__ = ["ex1", "ex2", "ex3", "ex4", "ex6", "load_split", "make_preprocessing",
+           "ClusterSimilarity"]
