@@ -50,3 +50,31 @@ def test_full_mode_falls_back_to_quick_only_for_mnist_notebooks(monkeypatch):
     uses_mnist = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("load_mnist()")])
     other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("load_housing()")])
     assert run_notebooks.needs_full_mnist(uses_mnist) and not run_notebooks.needs_full_mnist(other)
+
+
+def test_mode_chooser_uses_quick_for_mnist_notebooks_when_training_images_are_missing(
+        tmp_path, monkeypatch):
+    mnist = tmp_path / "mnist.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("load_mnist()")]), mnist)
+    other = toy_notebook(tmp_path / "other.ipynb")
+    probes = []
+    monkeypatch.setattr(run_notebooks, "full_mnist_reachable", lambda: probes.append(1) or False)
+    choose = run_notebooks.ModeChooser(quick=False)
+    assert [choose(mnist), choose(other), choose(mnist)] == ["quick", "full", "quick"]
+    assert len(probes) == 1  # the mirror is probed once per run
+    assert run_notebooks.ModeChooser(quick=True)(other) == "quick"
+
+
+def test_bench_writes_a_table_with_time_memory_and_slowest_cells(tmp_path, monkeypatch):
+    monkeypatch.setattr(run_notebooks, "BENCHMARKS", tmp_path / "benchmarks")
+    good = toy_notebook(tmp_path / "good.ipynb")
+    broken = toy_notebook(tmp_path / "broken.ipynb", fail=True)
+    assert run_notebooks.bench([good, broken], full=False) == 1
+    table = (tmp_path / "benchmarks" / "RESULTS.md").read_text()
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in table.splitlines() if line.startswith("| good") or line.startswith("| broken")}
+    mode, seconds, peak, slowest, status = rows["good.ipynb"]
+    assert mode == "quick" and float(seconds) > 0 and int(peak.replace(",", "")) > 10
+    assert slowest.count(" s") == 2 and status == "ok"  # the toy notebook has two cells
+    assert rows["broken.ipynb"][-1].startswith("FAILED") and "ZeroDivisionError" in rows["broken.ipynb"][-1]
+    assert "Versions:" in table and "Machine:" in table
