@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
+
+from helpers.env import nvidia_gpus
 
 _gpu_cells: list[tuple[str, str, str]] = []
 
@@ -37,14 +36,10 @@ def pytest_runtest_logreport(report):
 
 
 def _gpu_on_this_machine() -> str:
-    if shutil.which("nvidia-smi") is None:
+    names = nvidia_gpus()
+    if names is None:
         return "no NVIDIA GPU on this machine (nvidia-smi not found): GPU-tagged cells ran on the CPU"
-    try:
-        names = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                               capture_output=True, text=True, timeout=20).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        names = ""
-    return f"GPU(s) visible: {names.replace(chr(10), ', ')}" if names else "nvidia-smi found no GPU"
+    return f"GPU(s) visible: {', '.join(names)}" if names else "nvidia-smi found no GPU"
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -54,6 +56,22 @@ def gpu_devices() -> list[str]:
     import tensorflow as tf
 
     return [device.name for device in tf.config.list_physical_devices("GPU")]
+
+
+def nvidia_gpus() -> list[str] | None:
+    """Names of the NVIDIA GPUs that ``nvidia-smi`` lists, without importing TensorFlow.
+
+    None when ``nvidia-smi`` is not installed; an empty list when it lists no GPU.
+    """
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        result = subprocess.run([smi, "--query-gpu=name", "--format=csv,noheader"],
+                                capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [name.strip() for name in result.stdout.splitlines() if name.strip()]
 
 
 def seed_everything(seed: int = SEED) -> None:

@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -32,6 +30,11 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the helpers package, even outside the course's virtual environment
+
+from helpers.data import DataError, fetch  # noqa: E402
+from helpers.env import nvidia_gpus  # noqa: E402
+
 NOTEBOOKS = ROOT / "notebooks"
 BENCHMARKS = ROOT / "benchmarks"
 PACKAGES = ["numpy", "pandas", "scikit-learn", "matplotlib", "tensorflow", "keras"]
@@ -53,9 +56,6 @@ def needs_full_mnist(nb) -> bool:
 
 
 def full_mnist_reachable() -> bool:
-    sys.path.insert(0, str(ROOT))
-    from helpers.data import DataError, fetch
-
     try:
         fetch("mnist/train-images-idx3-ubyte.gz", progress=False)
         return True
@@ -172,17 +172,9 @@ def execute(paths: list[Path], quick: bool) -> int:
     return 1 if failures else 0
 
 
-def gpu_description() -> str:
-    smi = shutil.which("nvidia-smi")
-    if not smi:
-        return "no GPU (nvidia-smi not found)"
-    result = subprocess.run([smi, "--query-gpu=name", "--format=csv,noheader"],
-                            capture_output=True, text=True, check=False)
-    return "GPU: " + (result.stdout.strip().replace("\n", ", ") or "nvidia-smi found, no GPU listed")
-
-
 def bench(paths: list[Path], full: bool) -> int:
     rows = []
+    total_seconds = 0.0
     failures = 0
     choose_mode = ModeChooser(quick=not full)
     for path in paths:
@@ -198,9 +190,14 @@ def bench(paths: list[Path], full: bool) -> int:
         slowest = ", ".join(f"[{n}] {s:.1f} s" for s, n in sorted(timed, reverse=True)[:3])
         status = "ok" if not error else f"FAILED: {error}"
         failures += bool(error)
+        total_seconds += seconds
         rows.append(f"| {path.name} | {mode} | {seconds:.1f} | {peak / 2**20:,.0f} | {slowest} | {status} |")
         print(f"  {seconds:.1f} s, peak {peak / 2**20:,.0f} MiB, slowest cells: {slowest} {status}")
 
+    gpus = nvidia_gpus()
+    gpu = ("no GPU (nvidia-smi not found)" if gpus is None
+           else f"GPU: {', '.join(gpus)}" if gpus else "nvidia-smi found no GPU")
+    fell_back = full and any("| quick |" in row for row in rows)
     vm = psutil.virtual_memory()
     cpu = platform.processor() or platform.machine()
     try:
@@ -215,7 +212,7 @@ def bench(paths: list[Path], full: bool) -> int:
         f"each notebook executed top to bottom in a fresh kernel, one at a time.",
         "",
         f"- Machine: {psutil.cpu_count()} CPU cores ({cpu}), {vm.total / 2**30:.0f} GiB memory, "
-        f"{platform.system()} {platform.release()}, {gpu_description()}",
+        f"{platform.system()} {platform.release()}, {gpu}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
         "- Budgets: quick mode under 90 s per notebook; full mode under 10 minutes; "
         "peak kernel memory under 3 GB (2,861 MiB) per notebook",
@@ -226,9 +223,8 @@ def bench(paths: list[Path], full: bool) -> int:
         *rows,
         "",
         *(["Quick mode in a full-mode table: the notebook needs the MNIST training images, "
-           "which were not reachable on this machine.", ""] if "| quick |" in "".join(rows) and full
-          else []),
-        f"Total: {sum(float(r.split('|')[3]) for r in rows):.0f} s.",
+           "which were not reachable on this machine.", ""] if fell_back else []),
+        f"Total: {total_seconds:.0f} s.",
         "",
     ]
     BENCHMARKS.mkdir(exist_ok=True)

@@ -87,3 +87,15 @@ def test_decision_regions_shade_every_predicted_class():
     plots.plot_decision_regions(tree, X, y, ax=ax, resolution=50)
     assert ax.collections and len(ax.get_legend_handles_labels()[1]) == 2
     plt.close(fig)
+
+
+def test_nvidia_gpus_reads_nvidia_smi_without_tensorflow(tmp_path, monkeypatch):
+    fake_smi = tmp_path / "nvidia-smi"
+    fake_smi.write_text("#!/bin/sh\nprintf 'NVIDIA H100\\nNVIDIA H100\\n'\n")
+    fake_smi.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert env.nvidia_gpus() == ["NVIDIA H100", "NVIDIA H100"]
+    fake_smi.write_text("#!/bin/sh\nexit 9\n")
+    assert env.nvidia_gpus() == []
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    assert env.nvidia_gpus() is None
