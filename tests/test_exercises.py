@@ -42,6 +42,7 @@ BAD_ANSWERS = {
     "nan_array": np.array([np.nan, np.nan]),
     "empty_list": [],
     "unfitted_model": LogisticRegression(),
+    "a_class_instead_of_an_object": LogisticRegression,
     "a_function_returning_none": lambda *args, **kwargs: None,
 }
 
@@ -135,6 +136,10 @@ def test_checker_tools_reject_bad_input():
         framework.expect_fitted(LogisticRegression())
     with pytest.raises(Incorrect, match="scikit-learn"):
         framework.expect_fitted("model")
+    with pytest.raises(Incorrect, match=r"the class LogisticRegression itself: create one"):
+        framework.expect_fitted(LogisticRegression)
+    with pytest.raises(Incorrect, match=r"the class LogisticRegression itself"):
+        framework.expect_type(LogisticRegression, LogisticRegression, "a classifier")
     with pytest.raises(Incorrect, match="too high"):
         framework.expect_close(2.0, 1.0, "slope")
     with pytest.raises(Incorrect, match="raised ValueError"):

@@ -154,8 +154,16 @@ class Exercise:
 # --------------------------------------------------------------------------- checker tools
 
 
+def _refuse_class(answer: Any, what: str) -> None:
+    """A class where an object was expected is a common slip: say how to fix it."""
+    if isinstance(answer, type):
+        raise Incorrect(f"expected {what}, got the class {answer.__name__} itself: create one "
+                        f"({answer.__name__}(...)), fit it if needed, and pass that object.")
+
+
 def expect_type(answer: Any, types, what: str) -> None:
     """Raise Incorrect unless ``answer`` is an instance of ``types``."""
+    _refuse_class(answer, what)
     if not isinstance(answer, types):
         names = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
         raise Incorrect(f"expected {what} ({names}), got a {type(answer).__name__}.")
@@ -171,6 +179,7 @@ def expect_fitted(model: Any, what: str = "model") -> None:
     from sklearn.exceptions import NotFittedError
     from sklearn.utils.validation import check_is_fitted
 
+    _refuse_class(model, f"a fitted {what}")
     if not hasattr(model, "fit"):
         raise Incorrect(f"expected a scikit-learn {what} (something with .fit), "
                         f"got a {type(model).__name__}.")

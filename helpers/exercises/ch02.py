@@ -167,9 +167,6 @@ def _readable(params):
 
 
 def _expect_search(answer, kind, name):
-    if isinstance(answer, type):
-        raise Incorrect(f"expected a fitted {name} object, got the class itself: "
-                        f"create one, call .fit(...), and pass it.")
     expect_type(answer, kind, f"a fitted {name}")
     if not hasattr(answer, "best_estimator_"):
         if hasattr(answer, "cv_results_"):
@@ -288,8 +285,6 @@ ex2 = Exercise(
 def _check_ex3(model):
     from sklearn.feature_selection import SelectFromModel
 
-    if isinstance(model, type):
-        raise Incorrect("expected a fitted model (an instance), got a class.")
     expect_fitted(model, "pipeline")
     if not hasattr(model, "predict"):
         raise Incorrect("expected a model that predicts prices (a pipeline ending with a "
