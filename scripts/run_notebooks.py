@@ -4,17 +4,19 @@
     python scripts/run_notebooks.py bench [--full] [NOTEBOOK ...]
 
 ``execute`` runs each notebook top to bottom and writes it back with its outputs and the
-mode that produced them (``metadata.course.mode``). Full mode is used wherever the full data
-is reachable; a notebook that needs the MNIST training images falls back to quick mode when
-they cannot be fetched, and says so.
+mode that produced them (``metadata.course.mode``). Full mode needs every dataset, the full
+MNIST included: offline, set ``COURSE_DATA_MIRROR`` (a notebook whose data cannot be fetched
+fails and is left unchanged).
 
 ``bench`` runs each notebook without writing it and records the wall time, the peak resident
-memory of the kernel (with its children) and the three slowest cells in a Markdown table.
+memory of the kernel (with its children) and the three slowest cells in a Markdown table. When
+some notebooks are named, their rows replace theirs in the existing table and the others stay.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import os
 import platform
 import sys
@@ -32,7 +34,6 @@ from nbclient.exceptions import CellExecutionError
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the helpers package, even outside the course's virtual environment
 
-from helpers.data import DataError, fetch  # noqa: E402
 from helpers.env import nvidia_gpus  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
@@ -49,18 +50,6 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return found
-
-
-def needs_full_mnist(nb) -> bool:
-    return any("load_mnist(" in cell.source for cell in nb.cells if cell.cell_type == "code")
-
-
-def full_mnist_reachable() -> bool:
-    try:
-        fetch("mnist/train-images-idx3-ubyte.gz", progress=False)
-        return True
-    except DataError:
-        return False
 
 
 class PeakMemory:
@@ -133,38 +122,55 @@ def selected(paths: list[str]) -> list[Path]:
     return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
-class ModeChooser:
-    """Full mode where it can run; quick mode for MNIST chapters when the training images are
-    unreachable (they are not in the offline mirror)."""
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
-    def __init__(self, quick: bool):
-        self.quick = quick
-        self._mnist_ok = None
 
-    def __call__(self, path: Path) -> str:
-        if self.quick:
-            return "quick"
-        if needs_full_mnist(nbformat.read(path, as_version=4)):
-            if self._mnist_ok is None:
-                self._mnist_ok = full_mnist_reachable()
-            if not self._mnist_ok:
-                print(f"{path.name}: the MNIST training images are not reachable; using quick mode.")
-                return "quick"
-        return "full"
+def _widget_text(state: dict, model_id: str) -> str | None:
+    """The final text of a tqdm progress bar widget, from the stored widget state.
+
+    A stored widget output keeps the text of its first display ("0%"), which is what GitHub
+    and an untrusted notebook show; the widget state holds the bar's last values.
+    """
+    box = state.get(model_id, {}).get("state", {})
+    parts = [state.get(ref.removeprefix("IPY_MODEL_"), {}) for ref in box.get("children", [])]
+    kinds = [part.get("model_name") for part in parts]
+    if kinds != ["HTMLModel", "FloatProgressModel", "HTMLModel"]:
+        return None
+    left, bar, right = (part.get("state", {}) for part in parts)
+    maximum = bar.get("max") or 0
+    filled = int(round(10 * bar.get("value", 0) / maximum)) if maximum else 0
+    text = "{}|{}{}|{}".format(html.unescape(left.get("value", "")), "█" * filled,
+                               " " * (10 - filled), html.unescape(right.get("value", "")))
+    return text.replace("\u2007", " ")
+
+
+def finalize(nb, mode: str) -> None:
+    """Record the mode and versions, the kernelspec as ipykernel writes it (so opening the
+    notebook does not mark it modified), and the final text of progress-bar widgets."""
+    nb.metadata["course"] = {"mode": mode, "versions": versions()}
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    state = state.get("state", {})
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            if view:
+                text = _widget_text(state, view.get("model_id", ""))
+                if text is not None:
+                    output["data"]["text/plain"] = text
 
 
 def execute(paths: list[Path], quick: bool) -> int:
     failures = 0
-    choose_mode = ModeChooser(quick)
+    mode = "quick" if quick else "full"
     for path in paths:
-        mode = choose_mode(path)
         print(f"{path.name}: executing in {mode} mode ...", flush=True)
         nb, seconds, _, error = run(path, mode == "quick", record_timing=False)
         if error:
             failures += 1
             print(f"  FAILED after {seconds:.0f} s: {error}\n  (notebook left unchanged)")
             continue
-        nb.metadata["course"] = {"mode": mode, "versions": versions()}
+        finalize(nb, mode)
         tmp = path.with_suffix(".ipynb.tmp")
         nbformat.write(nb, tmp)
         os.replace(tmp, path)
@@ -172,13 +178,24 @@ def execute(paths: list[Path], quick: bool) -> int:
     return 1 if failures else 0
 
 
-def bench(paths: list[Path], full: bool) -> int:
-    rows = []
-    total_seconds = 0.0
+def table_rows(text: str) -> dict[str, str]:
+    """The notebook rows of an existing benchmark table, by notebook file name."""
+    rows = {}
+    for line in text.splitlines():
+        cells = line.split("|")
+        if len(cells) > 2 and cells[1].strip().endswith(".ipynb"):
+            rows[cells[1].strip()] = line
+    return rows
+
+
+def bench(paths: list[Path], full: bool, merge: bool = False) -> int:
+    """Run and measure ``paths``; with ``merge``, keep the other rows of the existing table."""
+    BENCHMARKS.mkdir(exist_ok=True)
+    out = BENCHMARKS / ("RESULTS-full.md" if full else "RESULTS.md")
+    rows = table_rows(out.read_text(encoding="utf-8")) if merge and out.exists() else {}
     failures = 0
-    choose_mode = ModeChooser(quick=not full)
+    mode = "full" if full else "quick"
     for path in paths:
-        mode = choose_mode(path)
         print(f"{path.name}: running in {mode} mode ...", flush=True)
         nb, seconds, peak, error = run(path, quick=mode == "quick", record_timing=True)
         timed = []
@@ -190,14 +207,14 @@ def bench(paths: list[Path], full: bool) -> int:
         slowest = ", ".join(f"[{n}] {s:.1f} s" for s, n in sorted(timed, reverse=True)[:3])
         status = "ok" if not error else f"FAILED: {error}"
         failures += bool(error)
-        total_seconds += seconds
-        rows.append(f"| {path.name} | {mode} | {seconds:.1f} | {peak / 2**20:,.0f} | {slowest} | {status} |")
+        rows[path.name] = (f"| {path.name} | {mode} | {seconds:.1f} | {peak / 2**20:,.0f} "
+                           f"| {slowest} | {status} |")
         print(f"  {seconds:.1f} s, peak {peak / 2**20:,.0f} MiB, slowest cells: {slowest} {status}")
 
+    total_seconds = sum(float(row.split("|")[3]) for row in rows.values())
     gpus = nvidia_gpus()
     gpu = ("no GPU (nvidia-smi not found)" if gpus is None
            else f"GPU: {', '.join(gpus)}" if gpus else "nvidia-smi found no GPU")
-    fell_back = full and any("| quick |" in row for row in rows)
     vm = psutil.virtual_memory()
     cpu = platform.processor() or platform.machine()
     try:
@@ -209,7 +226,9 @@ def bench(paths: list[Path], full: bool) -> int:
         f"# Notebook benchmark: {'full' if full else 'quick'} mode",
         "",
         f"Produced by `make bench{'-full' if full else ''}` on {datetime.now(timezone.utc):%Y-%m-%d}: "
-        f"each notebook executed top to bottom in a fresh kernel, one at a time.",
+        f"each notebook executed top to bottom in a fresh kernel, one at a time"
+        + (" (rows of notebooks not named in the last run keep their earlier measurement)." if merge
+           else "."),
         "",
         f"- Machine: {psutil.cpu_count()} CPU cores ({cpu}), {vm.total / 2**30:.0f} GiB memory, "
         f"{platform.system()} {platform.release()}, {gpu}",
@@ -220,15 +239,11 @@ def bench(paths: list[Path], full: bool) -> int:
         "| notebook | mode | wall time (s) | peak kernel memory (MiB) "
         "| slowest cells [execution count] | status |",
         "| --- | --- | ---: | ---: | --- | --- |",
-        *rows,
+        *(rows[name] for name in sorted(rows)),
         "",
-        *(["Quick mode in a full-mode table: the notebook needs the MNIST training images, "
-           "which were not reachable on this machine.", ""] if fell_back else []),
         f"Total: {total_seconds:.0f} s.",
         "",
     ]
-    BENCHMARKS.mkdir(exist_ok=True)
-    out = BENCHMARKS / ("RESULTS-full.md" if full else "RESULTS.md")
     out.write_text("\n".join(lines), encoding="utf-8")
     print(f"Wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     return 1 if failures else 0
@@ -247,7 +262,7 @@ def main() -> int:
     paths = selected(args.notebooks)
     if args.command == "execute":
         return execute(paths, args.quick)
-    return bench(paths, args.full)
+    return bench(paths, args.full, merge=bool(args.notebooks))
 
 
 if __name__ == "__main__":

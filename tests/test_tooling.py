@@ -46,23 +46,38 @@ def test_execute_leaves_a_failing_notebook_unchanged(tmp_path):
     assert path.read_bytes() == before
 
 
-def test_full_mode_falls_back_to_quick_only_for_mnist_notebooks(monkeypatch):
-    uses_mnist = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("load_mnist()")])
-    other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("load_housing()")])
-    assert run_notebooks.needs_full_mnist(uses_mnist) and not run_notebooks.needs_full_mnist(other)
+def test_execute_records_the_kernelspec_as_ipykernel_writes_it(tmp_path):
+    """Opening an untouched notebook must not mark it modified (JupyterLab rewrites the name)."""
+    path = toy_notebook(tmp_path / "toy.ipynb")
+    assert run_notebooks.execute([path], quick=True) == 0
+    kernelspec = nbformat.read(path, as_version=4).metadata.kernelspec
+    assert kernelspec == {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
-def test_mode_chooser_uses_quick_for_mnist_notebooks_when_training_images_are_missing(
-        tmp_path, monkeypatch):
-    mnist = tmp_path / "mnist.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("load_mnist()")]), mnist)
-    other = toy_notebook(tmp_path / "other.ipynb")
-    probes = []
-    monkeypatch.setattr(run_notebooks, "full_mnist_reachable", lambda: probes.append(1) or False)
-    choose = run_notebooks.ModeChooser(quick=False)
-    assert [choose(mnist), choose(other), choose(mnist)] == ["quick", "full", "quick"]
-    assert len(probes) == 1  # the mirror is probed once per run
-    assert run_notebooks.ModeChooser(quick=True)(other) == "quick"
+def widget_state(left: str, value: float, maximum: float, right: str) -> dict:
+    def model(name, **state):
+        return {"model_name": name, "state": state}
+
+    return {"box": model("HBoxModel", children=["IPY_MODEL_a", "IPY_MODEL_b", "IPY_MODEL_c"]),
+            "a": model("HTMLModel", value=left),
+            "b": model("FloatProgressModel", value=value, max=maximum),
+            "c": model("HTMLModel", value=right)}
+
+
+def test_stored_progress_bars_show_their_final_state():
+    nb = nbformat.v4.new_notebook()
+    output = nbformat.v4.new_output("display_data", data={
+        "text/plain": "training:   0%|          | 0/20 [00:00<?, ?epoch/s]",
+        "application/vnd.jupyter.widget-view+json": {"model_id": "box", "version_major": 2}})
+    nb.cells = [nbformat.v4.new_code_cell("loop()", outputs=[output])]
+    state = widget_state("training: 100%", 20, 20, " 20/20 [00:03&lt;00:00, 6.1epoch/s]")
+    nb.metadata.widgets = {"application/vnd.jupyter.widget-state+json": {"state": state}}
+    run_notebooks.finalize(nb, "full")
+    text = nb.cells[0].outputs[0].data["text/plain"]
+    assert text == "training: 100%|██████████| 20/20 [00:03<00:00, 6.1epoch/s]"
+    half = widget_state("training:  50%", 10, 20, " 10/20")
+    assert run_notebooks._widget_text(half, "box") == "training:  50%|█████     | 10/20"
+    assert run_notebooks._widget_text(half, "missing") is None
 
 
 def test_bench_writes_a_table_with_time_memory_and_slowest_cells(tmp_path, monkeypatch):
@@ -78,3 +93,16 @@ def test_bench_writes_a_table_with_time_memory_and_slowest_cells(tmp_path, monke
     assert slowest.count(" s") == 2 and status == "ok"  # the toy notebook has two cells
     assert rows["broken.ipynb"][-1].startswith("FAILED") and "ZeroDivisionError" in rows["broken.ipynb"][-1]
     assert "Versions:" in table and "Machine:" in table
+
+
+def test_bench_of_some_notebooks_keeps_the_other_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(run_notebooks, "BENCHMARKS", tmp_path / "benchmarks")
+    first, second = toy_notebook(tmp_path / "a.ipynb"), toy_notebook(tmp_path / "b.ipynb")
+    assert run_notebooks.bench([first, second], full=False) == 0
+    before = run_notebooks.table_rows((tmp_path / "benchmarks" / "RESULTS.md").read_text())
+    assert run_notebooks.bench([second], full=False, merge=True) == 0
+    table = (tmp_path / "benchmarks" / "RESULTS.md").read_text()
+    after = run_notebooks.table_rows(table)
+    assert sorted(after) == ["a.ipynb", "b.ipynb"] and after["a.ipynb"] == before["a.ipynb"]
+    seconds = sum(float(row.split("|")[3]) for row in after.values())
+    assert f"Total: {seconds:.0f} s." in table
