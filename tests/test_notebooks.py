@@ -121,8 +121,62 @@ def test_every_exercise_has_a_starter_that_reports_not_attempted(chapter):
 
 def test_some_outputs_are_compared_by_nbval(chapter):
     stem, nb = chapter
-    marked = [c for c in code_cells(nb) if c.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT")]
-    assert marked and all(c.outputs for c in marked), "marked cells must have stored outputs"
+    marked = [c for c in code_cells(nb) if "nbval-check-output" in c.metadata.get("tags", [])]
+    assert marked and all(c.outputs for c in marked), "tagged cells must have stored outputs"
+
+
+def test_test_markers_live_in_cell_tags_not_in_students_code(chapter):
+    stem, nb = chapter
+    for cell in nb.cells:
+        assert not re.search(r"#\s*NBVAL_", cell.source), f"an nbval comment in: {cell.source[:80]!r}"
+
+
+def test_kernelspec_is_what_ipykernel_writes(chapter):
+    """Otherwise opening the untouched notebook in JupyterLab marks it modified."""
+    stem, nb = chapter
+    assert dict(nb.metadata.kernelspec) == {
+        "display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def test_no_stderr_in_stored_outputs(chapter):
+    """Warnings, library logs and progress written to stderr show as red blocks to students."""
+    stem, nb = chapter
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            assert output.get("name") != "stderr", f"cell {index}: {output.get('text', '')[:200]!r}"
+
+
+def test_money_is_not_written_with_escaped_dollars(chapter):
+    """JupyterLab renders `\\$1 and \\$2` as LaTeX math; the course writes USD 23,500."""
+    stem, nb = chapter
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            assert "\\$" not in cell.source, cell.source[:200]
+
+
+def test_answer_toggles_sit_inside_their_list_item(chapter):
+    """Under "10. …" a toggle needs four spaces of indentation, under "9. …" three."""
+    stem, nb = chapter
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        item = None
+        for line in cell.source.splitlines():
+            numbered = re.match(r"(\d+)\. ", line)
+            if numbered:
+                item = numbered.group(1)
+            elif item and line.lstrip().startswith("<details"):
+                indent = len(line) - len(line.lstrip())
+                assert indent in (0, len(item) + 2), f"toggle of question {item} indented {indent}: {line[:60]}"
+
+
+def test_stored_progress_bars_show_their_final_state(chapter):
+    stem, nb = chapter
+    for cell in code_cells(nb):
+        for output in cell.outputs:
+            if "application/vnd.jupyter.widget-view+json" in output.get("data", {}):
+                text = output.data.get("text/plain", "")
+                assert not re.search(r"\b0%\|", text), f"a progress bar stored at its start: {text}"
 
 
 def test_tensorflow_chapter_tags_its_gpu_cells():
