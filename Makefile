@@ -15,8 +15,12 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)  ## create .venv and install requirements.txt (and the helpers package)
 
-lab: install  ## open JupyterLab on the notebooks
-	$(BIN)/jupyter lab notebooks/
+# JupyterLab options, e.g. make lab LAB_ARGS="--no-browser --port 8890"; root (containers) gets --allow-root.
+LAB_ARGS ?=
+ROOT_ARGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
+
+lab: install  ## open JupyterLab on the notebooks (options: LAB_ARGS="--no-browser --port 8890")
+	$(BIN)/jupyter lab notebooks/ $(ROOT_ARGS) $(LAB_ARGS)
 
 test: install  ## the whole suite in quick mode: helpers, hygiene, exercises, every notebook under nbval
 	# two workers on two cores: one thread each avoids OpenMP oversubscription
