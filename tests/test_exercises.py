@@ -125,6 +125,43 @@ def test_check_prints_feedback_and_hint_and_solution(capsys):
     assert "def _seven" in out and "return 7" in out
 
 
+def test_result_renders_as_plain_text_and_as_a_styled_block():
+    result = TOY.evaluate(...)
+    bundle = result._repr_mimebundle_()
+    assert bundle["text/plain"] == str(result)
+    assert str(result).startswith("⏳ Not yet attempted: replace the `...`")
+    assert "<code>...</code>" in bundle["text/html"] and "Not yet attempted" in bundle["text/html"]
+    wrong = framework.Result("ex1", Status.INCORRECT, "a < b & `x`")
+    assert "a &lt; b &amp; <code>x</code>" in wrong._repr_html_()
+    # deterministic, so that nbval can compare stored and fresh outputs
+    assert TOY.evaluate(...)._repr_html_() == result._repr_html_()
+
+
+def test_check_displays_both_forms_in_a_notebook_kernel(monkeypatch):
+    shown = []
+    monkeypatch.setattr(framework, "_in_notebook", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append((obj, raw)))
+    TOY.check(...)
+    (bundle, raw), = shown
+    assert raw and set(bundle) == {"text/plain", "text/html"}
+    assert bundle["text/plain"].startswith("⏳ Not yet attempted")
+
+
+def test_hint_lines_are_dedented(capsys):
+    toy = Exercise("ex2", "t", _strict_checker, hint="""First line starts here,
+        the second line is indented in the source
+        and so is the third.""", solution=_seven)
+    toy.hint()
+    out = capsys.readouterr().out
+    assert "\nthe second line" in out and "\nand so is the third." in out
+
+
+def test_a_function_returning_none_is_incorrect_not_unattempted():
+    with pytest.raises(Incorrect, match="returned None: did you forget the `return`"):
+        framework.expect_returned(None, "your function", "the answer")
+    assert framework.expect_returned(0) == 0
+
+
 def test_checker_tools_reject_bad_input():
     with pytest.raises(Incorrect, match="shape"):
         framework.expect_array(np.zeros((2, 3)), "matrix", shape=(3, None))

@@ -114,9 +114,16 @@ def test_every_exercise_has_a_starter_that_reports_not_attempted(chapter):
     for name in exercises:
         starters = [c for c in code_cells(nb) if f"{name}.check(" in c.source]
         assert starters, f"{name} has no check cell in the notebook"
-        printed = "".join(o.get("text", "") for c in starters for o in c.outputs)
+        starter = starters[0]
+        # A check shows one display_data output: text/plain (compared by nbval, read in
+        # terminals) beside a styled text/html block of the same words.
+        shown = [o for o in starter.outputs if o.output_type == "display_data"]
+        printed = "".join(o.get("data", {}).get("text/plain", "") for o in shown)
         assert "Not yet attempted" in printed, f"{name}: the committed starter should be untouched"
-        assert "# NBVAL_CHECK_OUTPUT" in starters[0].source, f"{name}: nbval should compare the check's output"
+        assert all("text/html" in o.get("data", {}) for o in shown), f"{name}: rendered by an old check"
+        assert "nbval-check-output" in starter.metadata.get("tags", []), (
+            f"{name}: tag the starter cell nbval-check-output so that nbval compares the check's output")
+        assert "NBVAL_CHECK_OUTPUT" not in starter.source, f"{name}: use the cell tag, not a comment"
 
 
 def test_some_outputs_are_compared_by_nbval(chapter):

@@ -9,6 +9,9 @@ notebook the student replaces ``...`` in a starter cell and runs the check::
     ex1.hint()           # a nudge
     ex1.solution()       # the reference solution, on demand
 
+In Jupyter the result of a check is shown as a small coloured block (``text/html``) with
+the same words as its plain-text form (``text/plain``), which terminals and nbval use.
+
 A checker is a function of the student's answer. It returns an optional success detail,
 or raises :class:`Incorrect` with a reason that helps (never the solution), or
 :class:`NotAttempted`. Any other exception raised while checking becomes an "incorrect"
@@ -18,7 +21,9 @@ result with a one-line reason: the student never sees a traceback from a check.
 from __future__ import annotations
 
 import enum
+import html
 import inspect
+import re
 import textwrap
 import warnings
 from collections.abc import Callable
@@ -39,6 +44,7 @@ __all__ = [
     "expect_fitted",
     "expect_type",
     "call_student",
+    "expect_returned",
 ]
 
 
@@ -65,6 +71,42 @@ class Result:
 
     def __str__(self) -> str:
         return f"{_ICONS[self.status]} {self.message}".rstrip()
+
+    def _repr_html_(self) -> str:
+        return _result_html(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        return {"text/plain": str(self), "text/html": _result_html(self)}
+
+
+# Colours of the result block: a border of the status colour and a faint tint of it, so
+# the block reads in light and dark notebook themes alike.
+_COLOURS = {Status.CORRECT: "46, 160, 67", Status.NOT_ATTEMPTED: "191, 135, 0",
+            Status.INCORRECT: "207, 34, 46"}
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def _result_html(result: Result) -> str:
+    """The check's result as a small styled block (deterministic, so nbval can compare it)."""
+    rgb = _COLOURS[result.status]
+    head, _, _ = _ICONS[result.status].partition(" ")
+    label = _ICONS[result.status][len(head) + 1:]
+    message = _CODE.sub(r"<code>\1</code>", html.escape(result.message))
+    style = (f"border-left: 4px solid rgb({rgb}); background: rgba({rgb}, 0.10); "
+             "padding: 6px 10px; margin: 2px 0; border-radius: 3px; "
+             "white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.4")
+    return (f'<div class="course-check" style="{style}">{head} '
+            f'<strong style="color: rgb({rgb})">{html.escape(label)}</strong> {message}</div>')
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (which renders rich output), False in a terminal."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ != "TerminalInteractiveShell"
 
 
 class Incorrect(Exception):
@@ -95,7 +137,7 @@ class Exercise:
         self.name = name
         self.title = title
         self._checker = checker
-        self._hint = textwrap.dedent(hint).strip()
+        self._hint = inspect.cleandoc(hint)
         self._solution = solution
 
     def __repr__(self) -> str:
@@ -121,8 +163,18 @@ class Exercise:
         return Result(self.name, Status.CORRECT, detail or "")
 
     def check(self, answer: Any = ...) -> None:
-        """Print whether ``answer`` is correct, not yet attempted, or wrong (and why)."""
-        print(self.evaluate(answer))
+        """Show whether ``answer`` is correct, not yet attempted, or wrong (and why).
+
+        In a notebook this displays one output with a styled ``text/html`` form and the
+        plain ``text/plain`` form; elsewhere it prints the plain text.
+        """
+        result = self.evaluate(answer)
+        if _in_notebook():
+            from IPython.display import display
+
+            display(result._repr_mimebundle_(), raw=True)
+        else:
+            print(result)
 
     def hint(self) -> None:
         """Print a hint."""
@@ -219,6 +271,14 @@ def expect_close(value: float, expected: float, what: str, rtol: float = 0.01, a
     if not np.isclose(value, expected, rtol=rtol, atol=atol):
         direction = "too high" if value > expected else "too low"
         raise Incorrect(f"the {what} ({value:.4g}) is {direction}.")
+
+
+def expect_returned(value: Any, what: str = "your function", returns: str = "its answer") -> Any:
+    """Raise Incorrect when a student's function handed back None (a forgotten ``return``)."""
+    if value is None:
+        raise Incorrect(f"{what} returned None: did you forget the `return` statement? "
+                        f"It should return {returns}.")
+    return value
 
 
 def call_student(function: Callable, *args, what: str = "your function", **kwargs) -> Any:

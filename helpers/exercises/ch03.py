@@ -13,10 +13,10 @@ from helpers import env
 from helpers.exercises import (
     Exercise,
     Incorrect,
-    NotAttempted,
     call_student,
     expect_callable,
     expect_fitted,
+    expect_returned,
 )
 
 #: Test-set accuracy that exercise 1 asks for, in full and in quick mode.
@@ -124,8 +124,7 @@ def _check_ex2(shift_image):
         original = digit.copy()
         for dx, dy in [(1, 0), (-1, 0), (0, 1), (0, -1), (3, -2)]:
             result = call_student(shift_image, digit, dx, dy, what="shift_image")
-            if result is None:
-                raise NotAttempted("shift_image returns None: return the shifted image.")
+            expect_returned(result, "shift_image", "the shifted image")
             try:
                 result = np.asarray(result, dtype=np.float64)
             except (TypeError, ValueError):

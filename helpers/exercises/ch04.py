@@ -7,10 +7,10 @@ import numpy as np
 from helpers.exercises import (
     Exercise,
     Incorrect,
-    NotAttempted,
     call_student,
     expect_array,
     expect_callable,
+    expect_returned,
 )
 
 _MIN_ACCURACY = 0.9
@@ -41,9 +41,7 @@ def _check_ex12(train_softmax):
     n_inputs, n_classes = X_train.shape[1] + 1, len(np.unique(y_train))
     theta = call_student(train_softmax, X_train.copy(), y_train.copy(), X_valid.copy(),
                          y_valid.copy(), what="your training function")
-    if theta is None:
-        raise NotAttempted("your function returned None: make it return the parameter matrix "
-                           "Theta.")
+    expect_returned(theta, "your function", "the parameter matrix Theta")
     if np.shape(theta) == (n_classes, n_inputs):
         raise Incorrect(f"Theta has shape {np.shape(theta)}: it looks transposed. Use one row per "
                         f"input (the bias first) and one column per class, i.e. shape "

@@ -12,10 +12,10 @@ from helpers import env
 from helpers.exercises import (
     Exercise,
     Incorrect,
-    NotAttempted,
     call_student,
     expect_array,
     expect_fitted,
+    expect_returned,
 )
 
 MIN_TREE_ACCURACY = 0.84
@@ -107,8 +107,7 @@ def _check_ex8(forest_predict):
 
     X_fresh, y_fresh = _fresh_moons()
     predictions = call_student(forest_predict, X_fresh, what="forest_predict(X)")
-    if predictions is None:
-        raise NotAttempted("forest_predict(X) returned None: make it return one vote per row of X.")
+    expect_returned(predictions, "forest_predict(X)", "one vote per row of X")
     vote_accuracy = _accuracy(np.ravel(predictions) if np.ndim(predictions) == 2 and
                               1 in np.shape(predictions) else predictions, y_fresh)
     X_train, _, y_train, _ = _exercise_split()

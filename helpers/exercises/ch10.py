@@ -10,10 +10,10 @@ import numpy as np
 from helpers.exercises import (
     Exercise,
     Incorrect,
-    NotAttempted,
     call_student,
     expect_array,
     expect_callable,
+    expect_returned,
 )
 
 # --------------------------------------------------------------------------- ex5: Huber loss
@@ -34,8 +34,7 @@ def _check_ex5(huber):
     for delta in (1.0, 2.0):
         expected = _huber_reference(y_true - y_pred, delta)
         result = call_student(huber, tf.constant(y_true), tf.constant(y_pred), delta=delta)
-        if result is None:
-            raise NotAttempted("your function returned None: return the loss of each instance.")
+        expect_returned(result, "your function", "the loss of each instance")
         losses = expect_array(result, f"losses returned for delta={delta}")
         if losses.size == 1:
             raise Incorrect("your function returned a single number: return one loss per instance "
@@ -101,8 +100,7 @@ def _check_ex12(answer):
     X = tf.constant(rng.normal(3.0, 2.0, size=(16, n_features)).astype(np.float32))
 
     output = call_student(layer, X, what="calling your layer on a batch")
-    if output is None:
-        raise NotAttempted("your layer's call() returned None: return the normalized inputs.")
+    expect_returned(output, "your layer's call()", "the normalized inputs")
     output = expect_array(output, "layer output", shape=(16, n_features))
 
     weights = [w for w in layer.trainable_weights]
@@ -193,8 +191,7 @@ def _check_ex13(train_loop):
     losses = call_student(train_loop, model, dataset, n_epochs,
                           keras.optimizers.SGD(learning_rate=0.05), keras.losses.MeanSquaredError(),
                           what="your training loop")
-    if losses is None:
-        raise NotAttempted("your function returned None: return the list of per-epoch mean losses.")
+    expect_returned(losses, "your function", "the list of per-epoch mean losses")
     losses = expect_array(losses, "per-epoch losses")
     if losses.ndim != 1 or losses.size != n_epochs:
         raise Incorrect(f"called with n_epochs={n_epochs}, your function should return one mean "
