@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -51,11 +54,105 @@ def project_root() -> Path | None:
 def gpu_devices() -> list[str]:
     """Names of the GPUs TensorFlow can use (an empty list on CPU-only machines).
 
-    Imports TensorFlow, so call it only in chapters that use it.
+    Imports TensorFlow (quietly, see ``import_tensorflow``), so call it only in chapters that use it.
     """
-    import tensorflow as tf
-
+    tf = import_tensorflow(report=False)
     return [device.name for device in tf.config.list_physical_devices("GPU")]
+
+
+# TensorFlow's C++ runtime writes its start-up messages straight to the process's stderr (file
+# descriptor 2), some of them before its logging is configured, so TF_CPP_MIN_LOG_LEVEL cannot
+# hide them all: "Could not find cuda drivers", "failed call to cuInit", factories registered
+# twice... On a machine without a usable GPU they only say that there is none.
+_TF_LOG_LINE = re.compile(
+    r"^(?:(?P<absl>[IWEF])\d{4} [\d:.]+\s+\d+ [\w./-]+:\d+\]"  # I0000 00:00:1795.84 1227 file.cc:31]
+    r"|\d{4}-\d\d-\d\d [\d:.]+: (?P<old>[IWEF]) [\w./-]+:\d+\])"  # 2026-01-01 10:00:00.1: E file.cc:4]
+)
+_TF_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+_TF_HARMLESS_ERRORS = re.compile(
+    r"cuInit|cuda drivers|Unable to register cu(?:DNN|FFT|BLAS) factory|computation placer already registered"
+)
+
+
+def quiet_tensorflow_logs() -> None:
+    """Ask TensorFlow's C++ runtime for errors only (no info or warning lines).
+
+    Works only before TensorFlow's first import; a value already set in the environment wins.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _is_tensorflow_noise(line: str) -> bool:
+    """True for a C++ start-up line of TensorFlow that tells a student nothing useful."""
+    if line.strip() == _TF_ABSL_PREAMBLE:
+        return True
+    match = _TF_LOG_LINE.match(line)
+    if match is None:
+        return False  # Python warnings, tracebacks, anything else: keep
+    severity = match.group("absl") or match.group("old")
+    return severity in "IW" or (severity == "E" and bool(_TF_HARMLESS_ERRORS.search(line)))
+
+
+@contextlib.contextmanager
+def _filtered_stderr_fd(keep):
+    """Capture what is written to file descriptor 2 (C++ code included) and replay the kept lines."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no real descriptor 2: leave everything alone
+        saved = None
+    if saved is None:
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines = sink.read().decode("utf-8", errors="replace").splitlines()
+            kept = [line for line in lines if keep(line)]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
+
+
+def _describe_devices(tf, gpus) -> str:
+    """One line: the TensorFlow version and the device the computations will run on."""
+    head = f"TensorFlow {tf.__version__}"
+    if gpus:
+        names = []
+        for gpu in gpus:
+            try:
+                names.append(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name))
+            except (ValueError, RuntimeError):
+                names.append(gpu.name)
+        return f"{head}: {len(gpus)} GPU(s) found ({', '.join(names)}), computations run on GPU:0"
+    listed = nvidia_gpus()
+    if listed:
+        return (f"{head}: nvidia-smi lists {', '.join(listed)}, but this TensorFlow cannot use it "
+                "(CUDA libraries missing?): computations run on the CPU")
+    return f"{head}: no GPU found, computations run on the CPU"
+
+
+def import_tensorflow(report: bool = True):
+    """Import TensorFlow without its C++ start-up log and return the module.
+
+    The GPU probe (whose first call initializes CUDA) runs under the same filter. With
+    ``report``, print one line instead: the version and the GPU found, or that there is none.
+    Lines that are not known start-up noise (a real error, a Python warning) still reach stderr.
+    """
+    quiet_tensorflow_logs()
+    with _filtered_stderr_fd(lambda line: not _is_tensorflow_noise(line)):
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+    if report:
+        print(_describe_devices(tf, gpus))
+    return tf
 
 
 def nvidia_gpus() -> list[str] | None:
@@ -111,6 +208,7 @@ def setup(chapter: str, seed: int = SEED) -> None:
     """
     from helpers import plots
 
+    quiet_tensorflow_logs()  # before any TensorFlow import: its C++ info and warning lines stay hidden
     seed_everything(seed)
     plot_defaults()
     plots.set_chapter(chapter)

@@ -99,3 +99,36 @@ def test_nvidia_gpus_reads_nvidia_smi_without_tensorflow(tmp_path, monkeypatch):
     assert env.nvidia_gpus() == []
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
     assert env.nvidia_gpus() is None
+
+
+def test_tensorflow_startup_noise_is_dropped_and_everything_else_kept(capfd):
+    import os
+
+    written = [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "I0000 00:00:1795462563.844501    1227 cudart_stub.cc:31] Could not find cuda drivers on "
+        "your machine, GPU will not be used.",
+        "E0000 00:00:1795462573.448693    1227 cuda_platform.cc:52] failed call to cuInit: INTERNAL: "
+        "CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)",
+        "2026-01-01 10:00:00.354497: E external/local_xla/xla/stream_executor/cuda/cuda_fft.cc:467] "
+        "Unable to register cuFFT factory: Attempting to register factory for plugin cuFFT",
+        "W0000 00:00:1.5    7 cpu_feature_guard.cc:12] some start-up warning",
+        "E0000 00:00:1.5    7 some_kernel.cc:12] a real error worth seeing",
+        "UserWarning: a Python warning worth seeing",
+    ]
+    with env._filtered_stderr_fd(lambda line: not env._is_tensorflow_noise(line)):
+        for line in written:
+            os.write(2, (line + "\n").encode())
+    err = capfd.readouterr().err
+    assert err.splitlines() == written[-2:]
+
+
+def test_import_tensorflow_prints_one_line_and_no_cpp_log():
+    # A child process, so that this test imports TensorFlow for the first time.
+    code = "from helpers import env; tf = env.import_tensorflow(); tf.constant(1.0) + 1.0"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 0, result.stderr[-500:]
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("TensorFlow ") and "computations run on" in lines[0]
