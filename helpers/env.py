@@ -69,6 +69,7 @@ _TF_LOG_LINE = re.compile(
     r"|\d{4}-\d\d-\d\d [\d:.]+: (?P<old>[IWEF]) [\w./-]+:\d+\])"  # 2026-01-01 10:00:00.1: E file.cc:4]
 )
 _TF_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+_TF_CONTINUATIONS = ("To enable the following instructions:",)  # second line of a CPU-features note
 _TF_HARMLESS_ERRORS = re.compile(
     r"cuInit|cuda drivers|Unable to register cu(?:DNN|FFT|BLAS) factory|computation placer already registered"
 )
@@ -84,7 +85,7 @@ def quiet_tensorflow_logs() -> None:
 
 def _is_tensorflow_noise(line: str) -> bool:
     """True for a C++ start-up line of TensorFlow that tells a student nothing useful."""
-    if line.strip() == _TF_ABSL_PREAMBLE:
+    if line.strip() == _TF_ABSL_PREAMBLE or line.startswith(_TF_CONTINUATIONS):
         return True
     match = _TF_LOG_LINE.match(line)
     if match is None:

@@ -112,7 +112,11 @@ def test_tensorflow_startup_noise_is_dropped_and_everything_else_kept(capfd):
         "CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)",
         "2026-01-01 10:00:00.354497: E external/local_xla/xla/stream_executor/cuda/cuda_fft.cc:467] "
         "Unable to register cuFFT factory: Attempting to register factory for plugin cuFFT",
-        "W0000 00:00:1.5    7 cpu_feature_guard.cc:12] some start-up warning",
+        "I0000 00:00:1.5    7 cpu_feature_guard.cc:210] This TensorFlow binary is optimized to use "
+        "available CPU instructions in performance-critical operations.",
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow "
+        "with the appropriate compiler flags.",
+        "W0000 00:00:1.5    7 some_file.cc:12] some start-up warning",
         "E0000 00:00:1.5    7 some_kernel.cc:12] a real error worth seeing",
         "UserWarning: a Python warning worth seeing",
     ]
