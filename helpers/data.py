@@ -3,39 +3,50 @@
 Files are looked for in this order:
 
 1. the cache (``COURSE_DATA_DIR``, by default the repository's ``datasets/`` folder);
-2. the mirror named by ``COURSE_DATA_MIRROR`` (a folder or an http(s) base URL laid out
-   like the registry), for classrooms without internet;
+2. the mirror named by ``COURSE_DATA_MIRROR`` (a folder, a ``file://`` URL or an http(s)
+   base URL laid out like the registry), for classrooms without internet;
 3. the canonical URL(s).
 
-Every file's SHA-256 is checked before it is used. Downloads go through pooch, which
-shows a progress bar, writes to a temporary file and renames it only once the checksum
-matches, so a failed download never leaves a partial file behind.
+A file is used only when its SHA-256 matches the registry, and an archive's extracted files
+only when they match the manifest written at extraction (see :mod:`helpers.archives`).
+Whatever goes into the cache is written under a per-file lock (``filelock``; the lock files
+live in the cache's ``.locks/`` folder) to a temporary ``.NAME.RANDOM.part`` file that is
+renamed into place once its checksum matches; the next fetch of the same file removes the
+leftovers of a process that was killed. Downloads go through pooch's HTTP downloader (with
+a progress bar), give up after :data:`TIMEOUT` seconds without data, and retry transient
+failures :data:`RETRIES` times. Every failure is a :class:`DataError` whose message is one
+paragraph: the file, what was tried, and what to do.
 
 Command line::
 
-    python -m helpers.data list
-    python -m helpers.data download --all          # prefetch everything for offline use
+    python -m helpers.data list                 # each file's state: ok, missing, corrupt, ...
+    python -m helpers.data download --all       # prefetch (and extract) everything
     python -m helpers.data download housing.tgz mnist
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import gzip
 import hashlib
-import logging
 import os
+import secrets
 import shutil
 import sys
 import tarfile
-import tempfile
+import time
+import urllib.parse
+import urllib.request
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+import filelock
 import numpy as np
 import pooch
 
-from helpers import env
+from helpers import archives, env
 
 __all__ = [
     "REGISTRY",
@@ -53,10 +64,15 @@ __all__ = [
     "load_image",
 ]
 
-#: How many times a download is retried after a network error or a checksum mismatch.
+#: Extra attempts after a transient failure (HTTP 5xx, dropped connection, truncated body,
+#: checksum mismatch). A timeout or a failure to connect moves on to the next source at once.
 RETRIES = 2
-#: Seconds without data before a download is abandoned.
+#: Seconds without data (while connecting, or between two chunks) before a download is abandoned.
 TIMEOUT = 30
+#: Seconds to wait for another process that is fetching or extracting the same file.
+LOCK_TIMEOUT = 600
+
+_PART = ".part"
 
 
 @dataclass(frozen=True)
@@ -166,14 +182,60 @@ MNIST_QUICK_TRAIN = 8_000
 
 
 class DataError(RuntimeError):
-    """A dataset could not be provided. The message says why and what to do."""
+    """A dataset could not be provided. The message (one paragraph) says why and what to do.
+
+    ``files`` names the registry files concerned and ``kind`` the sort of failure
+    (``"unreachable"``, ``"unwritable"``, ``"unreadable"``, ``"refused"``, ``"busy"``, ...).
+    The command line uses them, with ``attempts`` (``(source, group, reason)`` triples) and
+    ``template`` (the message with ``{files}`` in place of the names), to merge the failures
+    of several files into one paragraph.
+    """
+
+    def __init__(self, message: str, *, files=(), kind: str = "other", attempts=(), template: str = ""):
+        super().__init__(message)
+        self.files = tuple(files)
+        self.kind = kind
+        self.attempts = tuple(attempts)
+        self.template = template
 
     def _render_traceback_(self):  # IPython shows this instead of a traceback
         return [f"{type(self).__name__}: {self}"]
 
 
-class _PermanentHTTPError(Exception):
-    """An HTTP error that retrying will not fix (404 and other 4xx answers)."""
+def _names(files) -> str:
+    return ", ".join(files)
+
+
+def _error(template: str, files, kind: str) -> DataError:
+    """A DataError from ``template``: ``{files}`` becomes "a, b", ``{args}`` becomes "a b"."""
+    message = template.replace("{files}", _names(files)).replace("{args}", " ".join(files))
+    return DataError(message, files=files, kind=kind, template=template)
+
+
+class _CannotWrite(Exception):
+    """Writing into the cache failed (permission, read-only file system, full disk)."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _reason(error: OSError) -> str:
+    return (error.strerror or str(error)).lower()
+
+
+def _unwritable(folder: Path, error: OSError, files, doing: str = "stored") -> DataError:
+    if error.errno == errno.ENOSPC:
+        advice = "Free some disk space, or set COURSE_DATA_DIR to a folder on a disk with room"
+    else:
+        advice = (f"Set COURSE_DATA_DIR to a folder you can write to (for example ~/course-data), or ask "
+                  f"whoever owns {folder} to run `python -m helpers.data download {{args}}` there")
+    return _error(
+        f"Cannot write to the course's data cache {folder} ({_reason(error)}), so {{files}} cannot be "
+        f"{doing} there. {advice}, then try again. No partial file was kept.",
+        files,
+        "unwritable",
+    )
 
 
 # --------------------------------------------------------------------------- locations
@@ -191,14 +253,24 @@ def data_dir() -> Path:
 
 
 def _mirror() -> str | Path | None:
-    """The mirror from ``COURSE_DATA_MIRROR``: a URL string, a local folder, or None."""
+    """The mirror from ``COURSE_DATA_MIRROR``: an http(s) base URL, a local folder, or None.
+
+    ``file://`` URLs are decoded (``%20``, ``%C3%BC``); ``file://localhost/path`` is ``/path``.
+    """
     value = os.environ.get("COURSE_DATA_MIRROR", "").strip()
     if not value:
         return None
-    if value.startswith(("http://", "https://")):
+    if value.lower().startswith(("http://", "https://")):
         return value.rstrip("/") + "/"
-    if value.startswith("file://"):
-        value = value[len("file://") :]
+    if value.lower().startswith("file:"):
+        parts = urllib.parse.urlsplit(value)
+        if parts.netloc not in ("", "localhost"):
+            raise DataError(
+                f"COURSE_DATA_MIRROR is set to '{value}', a file:// URL on another machine "
+                f"({parts.netloc}). Use a folder path, file:///absolute/path or an http(s) URL.",
+                kind="mirror",
+            )
+        value = urllib.request.url2pathname(parts.path)
     path = Path(value).expanduser()
     if not path.is_absolute() and not path.is_dir():
         # A relative mirror is usually given from the repository root; notebooks run
@@ -209,75 +281,301 @@ def _mirror() -> str | Path | None:
     return path.resolve()
 
 
-def _sources(entry: RemoteFile) -> list[str]:
+@dataclass(frozen=True)
+class _Source:
+    """One place to get a file from: ``where`` is shown to the reader, ``group`` names the
+    place independently of the file (a mirror or a host), for merged messages."""
+
+    where: str
+    group: str
+    mirror_folder: Path | None = None
+    local: Path | None = None
+
+
+def _sources(entry: RemoteFile) -> list[_Source]:
     mirror = _mirror()
     sources = []
     if isinstance(mirror, Path):
-        sources.append(str(mirror / entry.path))
+        local = mirror / entry.path
+        sources.append(_Source(str(local), f"the mirror folder {mirror}", mirror, local))
     elif mirror:
-        sources.append(mirror + entry.path)
-    sources.extend(entry.urls)
+        sources.append(_Source(mirror + entry.path, f"the mirror {mirror}"))
+    sources.extend(_Source(url, urllib.parse.urlsplit(url).netloc) for url in entry.urls)
     return sources
 
 
-# --------------------------------------------------------------------------- fetching
+def _entry(name: str) -> RemoteFile:
+    entry = REGISTRY.get(name)
+    if entry is None:
+        known = ", ".join(sorted(REGISTRY))
+        raise DataError(
+            f"'{name}' is not in the course's dataset registry. Known files: {known}.",
+            files=(name,),
+            kind="unknown",
+        )
+    return entry
 
 
-def _sha256(path: Path) -> str:
+# --------------------------------------------------------------------------- cache state and locks
+
+
+def _file_state(target: Path, entry: RemoteFile) -> str:
+    """``ok``, ``missing``, ``corrupt (...)`` or ``unreadable (...)``: what the cache holds."""
+    try:
+        if target.stat().st_size == 0:
+            return "corrupt (empty file)"
+        matches = archives.sha256_of(target) == entry.sha256
+    except FileNotFoundError:
+        return "missing"
+    except IsADirectoryError:
+        return "corrupt (a folder, not a file)"
+    except OSError as error:
+        return f"unreadable ({_reason(error)})"
+    return "ok" if matches else "corrupt (checksum mismatch)"
+
+
+def _cannot_read(entry: RemoteFile, state: str) -> DataError:
+    return _error(
+        f"The cached copy of {{files}} in {data_dir()} is {state}, so it cannot be checked or used. "
+        f"Make it readable for your user (for example `chmod u+r` on it) or delete it so that it is "
+        f"fetched again, or set COURSE_DATA_DIR to a folder of your own.",
+        (entry.path,),
+        "unreadable",
+    )
+
+
+def _is_write_failure(error: OSError) -> bool:
+    return isinstance(error, PermissionError) or error.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC)
+
+
+@contextmanager
+def _exclusive(key: str, files, doing: str):
+    """Hold the cross-process lock ``.locks/KEY.lock`` of the cache while the block runs."""
+    cache = data_dir()
+    lock_path = cache / ".locks" / f"{key}.lock"
+    lock = filelock.FileLock(str(lock_path))
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            print(f"Waiting for another process that is working on {_names(files)} ...")
+            lock.acquire(timeout=LOCK_TIMEOUT)
+    except filelock.Timeout:
+        raise _error(
+            f"Gave up on {{files}}: another process has held its lock ({lock_path}) for "
+            f"{LOCK_TIMEOUT} s. Let that process finish or stop it, then try again.",
+            files,
+            "busy",
+        ) from None
+    except OSError as error:
+        if _is_write_failure(error):
+            raise _unwritable(cache, error, files, doing) from None
+        raise
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _remove_stale_parts(target: Path) -> None:
+    """Delete temporary files of earlier fetches of ``target`` (only ever called under its lock)."""
+    for path in target.parent.iterdir():
+        if path.name.startswith(f".{target.name}.") and path.name.endswith(_PART):
+            path.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- downloading
+
+
+class _Progress:
+    """The object pooch's downloader reports to. It announces the download and shows a tqdm
+    bar only once the server has answered, so offline attempts print nothing."""
+
+    def __init__(self, label: str, bar: bool):
+        self.label, self.want_bar, self.bar = label, bar, None
+
+    @property
+    def total(self):
+        return self.bar.total if self.bar else None
+
+    @total.setter
+    def total(self, value):
+        print(f"Downloading {self.label}")
+        if self.want_bar:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=value or None, ncols=79, unit="B", unit_scale=True, leave=True)
+
+    def update(self, n):
+        if self.bar:
+            self.bar.update(n)
+
+    def reset(self):
+        if self.bar:
+            self.bar.reset()
+
+    def close(self):
+        if self.bar:
+            self.bar.close()
+            self.bar = None
+
+
+def _explain(error: BaseException, received: int) -> tuple[str, bool]:
+    """A short reason for a failed HTTP download, and whether trying again may help."""
+    import requests
+    import urllib3
+
+    if isinstance(error, requests.exceptions.HTTPError) and error.response is not None:
+        status = error.response.status_code
+        return f"HTTP {status} {error.response.reason}", status >= 500 or status in (408, 429)
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return f"timed out: no connection within {TIMEOUT:g} s", False
+    if isinstance(error, requests.exceptions.ReadTimeout):
+        return f"timed out: no answer within {TIMEOUT:g} s", False
+    if isinstance(error, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+        return "the download was cut short (truncated body)", True
+    if isinstance(error, requests.exceptions.ConnectionError):
+        inner = error.args[0] if error.args else None
+        if isinstance(inner, urllib3.exceptions.ReadTimeoutError):
+            return (
+                f"timed out: the server stopped sending after {received / 1024:.0f} KiB "
+                f"(no data for {TIMEOUT:g} s)",
+                False,
+            )
+        if isinstance(inner, urllib3.exceptions.MaxRetryError):
+            return "could not connect (no network, or the host is unreachable)", False
+        return "the connection was dropped", True
+    if isinstance(error, requests.exceptions.RequestException):
+        return f"{type(error).__name__}: {error}", False
+    if isinstance(error, OSError):  # writing the temporary file failed
+        raise _CannotWrite(error) from None
+    return f"{type(error).__name__}: {error}", False
+
+
+def _stream_sha256(stream) -> str:
+    stream.flush()
+    stream.seek(0)
     digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
+    while block := stream.read(1 << 20):
+        digest.update(block)
     return digest.hexdigest()
 
 
-def _copy_local(url: str, output_file, pooch_obj) -> None:
-    """A pooch downloader that copies a file from a local mirror folder."""
-    source = Path(url)
-    if not source.is_file():
-        raise FileNotFoundError(f"not in the mirror folder ({source.parent})")
-    with open(source, "rb") as src:
-        if isinstance(output_file, str | Path):
-            with open(output_file, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-        else:
-            shutil.copyfileobj(src, output_file)
+_MISMATCH = "the file's SHA-256 checksum did not match the registry (corrupted or wrong file)"
 
 
-def _http(progress: bool):
-    download = pooch.HTTPDownloader(progressbar=progress, timeout=TIMEOUT)
-
-    def downloader(url, output_file, pooch_obj):
-        import requests
-
+def _download_into(url: str, out, entry: RemoteFile, progress: bool) -> str | None:
+    """Download ``url`` into the open file ``out``; None on success, else why it failed."""
+    size = f" ({entry.size / 1e6:.1f} MB)" if entry.size else ""
+    reason = None
+    for attempt in range(1 + max(RETRIES, 0)):
+        if attempt:
+            print(f"  {reason}; trying again ({attempt} of {RETRIES})")
+            time.sleep(min(2 ** (attempt - 1), 4))
+        out.seek(0)
+        out.truncate()
+        bar = _Progress(f"{entry.path}{size} from {url}", progress)
+        download = pooch.HTTPDownloader(progressbar=bar, timeout=TIMEOUT, chunk_size=1 << 16)
         try:
-            download(url, output_file, pooch_obj)
-        except requests.exceptions.HTTPError as exc:
-            status = exc.response.status_code if exc.response is not None else None
-            if status is not None and 400 <= status < 500:
-                raise _PermanentHTTPError(f"HTTP {status} {exc.response.reason}") from None
-            raise
+            download(url, out, None)
+        except Exception as error:  # noqa: BLE001 - classified below
+            bar.close()
+            reason, transient = _explain(error, out.tell())
+        else:
+            if _stream_sha256(out) == entry.sha256:
+                return None
+            reason, transient = _MISMATCH, True
+        if not transient:
+            break
+    return reason
 
-    return downloader
+
+def _copy_into(source: _Source, out, entry: RemoteFile) -> str | None:
+    """Copy the file from a mirror folder into ``out``; None on success, else why it failed."""
+    if not source.mirror_folder.is_dir():
+        return f"the mirror folder {source.mirror_folder} does not exist"
+    try:
+        stream = open(source.local, "rb")
+    except FileNotFoundError:
+        return f"not in the mirror folder {source.mirror_folder}"
+    except OSError as error:
+        return f"cannot read it ({_reason(error)})"
+    with stream:
+        try:
+            shutil.copyfileobj(stream, out, 1 << 20)
+        except OSError as error:
+            raise _CannotWrite(error) from None
+    return None if _stream_sha256(out) == entry.sha256 else _MISMATCH
 
 
-def _explain(exc: BaseException) -> str:
-    """A short, human reason for a failed download."""
-    import requests
+def _new_part(target: Path) -> tuple[int, Path]:
+    """Create ``.NAME.RANDOM.part`` beside ``target`` (permissions as the umask says, unlike mkstemp)."""
+    while True:
+        part = target.with_name(f".{target.name}.{secrets.token_hex(4)}{_PART}")
+        try:
+            return os.open(part, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), part
+        except FileExistsError:
+            continue
 
-    if isinstance(exc, _PermanentHTTPError | FileNotFoundError):
-        return str(exc)
-    if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
-        return f"HTTP {exc.response.status_code} {exc.response.reason}"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
-        return "the download was cut short (truncated body)"
-    if isinstance(exc, requests.exceptions.Timeout):
-        return f"no answer within {TIMEOUT} s"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return "could not connect (no network, or the host is unreachable)"
-    if isinstance(exc, ValueError) and "hash" in str(exc).lower():
-        return "the file's SHA-256 checksum did not match the registry (corrupted or wrong file)"
-    return f"{type(exc).__name__}: {exc}"
+
+def _try_source(source: _Source, entry: RemoteFile, target: Path, progress: bool) -> str | None:
+    """Fetch ``entry`` from one source into ``target``; None on success, else why it failed."""
+    try:
+        handle, part = _new_part(target)
+    except OSError as error:
+        raise _CannotWrite(error) from None
+    try:
+        with os.fdopen(handle, "w+b") as out:
+            if source.local is not None:
+                reason = _copy_into(source, out, entry)
+            else:
+                reason = _download_into(source.where, out, entry, progress)
+        if reason is None:
+            try:
+                os.replace(part, target)
+            except OSError as error:
+                raise _CannotWrite(error) from None
+        return reason
+    finally:
+        with suppress(OSError):
+            part.unlink(missing_ok=True)
+
+
+def _unreachable(files, attempts, *, cli: bool = False) -> DataError:
+    """No source could provide ``files``: one paragraph with what was tried and what to do."""
+    if len(files) == 1 and not cli:
+        subject = f"Could not get the dataset file '{files[0]}'."
+        tried = "; ".join(f"{where}: {reason}" for where, _, reason in attempts)
+    else:
+        subject = f"Could not get {_names(files)}." if len(files) == 1 else (
+            f"Could not get these {len(files)} files: {_names(files)}."
+        )
+        by_reason: dict[str, list[str]] = {}
+        for _, group, reason in attempts:
+            groups = by_reason.setdefault(reason, [])
+            if group not in groups:
+                groups.append(group)
+        tried = "; ".join(
+            reason if any(g in reason for g in groups) else f"{' and '.join(groups)}: {reason}"
+            for reason, groups in by_reason.items()
+        )
+    mirror = os.environ.get("COURSE_DATA_MIRROR", "").strip()
+    layout = ("a folder or http(s) URL laid out like the course registry (for example a copy of an "
+              "instructor's datasets/ folder)")
+    if mirror:
+        advice = f"COURSE_DATA_MIRROR is set to '{mirror}'; check that it is {layout}"
+    else:
+        advice = f"COURSE_DATA_MIRROR is not set. To work offline, set it to {layout}"
+    advice += ", then run this command again." if cli else (
+        ", or prefetch while online with `python -m helpers.data download --all`."
+    )
+    return DataError(
+        f"{subject} Tried {tried}. {advice} No partial file was kept.",
+        files=files,
+        kind="unreachable",
+        attempts=attempts,
+    )
 
 
 def fetch(name: str, *, progress: bool = True) -> Path:
@@ -286,97 +584,72 @@ def fetch(name: str, *, progress: bool = True) -> Path:
     A cached file whose checksum does not match is fetched again. Raises
     :class:`DataError` with a readable explanation when no source can provide the file.
     """
-    entry = REGISTRY.get(name)
-    if entry is None:
-        known = ", ".join(sorted(REGISTRY))
-        raise DataError(f"'{name}' is not in the course's dataset registry. Known files: {known}.")
-    cache = data_dir()
-    target = cache / entry.path
-    if target.is_file():
-        if _sha256(target) == entry.sha256:
+    entry = _entry(name)
+    target = data_dir() / entry.path
+    state = _file_state(target, entry)
+    if state == "ok":
+        return target
+    if state.startswith("unreadable"):
+        raise _cannot_read(entry, state)
+    with _exclusive(entry.path, (entry.path,), "stored"):
+        state = _file_state(target, entry)  # another process may have fetched it meanwhile
+        if state == "ok":
             return target
-        print(f"The cached copy of {entry.path} is corrupted (checksum mismatch); fetching it again.")
-
-    pooch.get_logger().setLevel(logging.WARNING)
-    failures = []
-    for source in _sources(entry):
-        is_local = not source.startswith(("http://", "https://"))
-        store = pooch.create(
-            path=cache,
-            base_url="",
-            registry={entry.path: f"sha256:{entry.sha256}"},
-            urls={entry.path: source},
-            retry_if_failed=0 if is_local else RETRIES,
-        )
-        downloader = _copy_local if is_local else _http(progress)
+        if state.startswith("unreadable"):
+            raise _cannot_read(entry, state)
+        if state != "missing":
+            print(f"The cached copy of {entry.path} is {state}; fetching it again.")
         try:
-            if not is_local:
-                print(f"Downloading {entry.path} ({entry.size / 1e6:.1f} MB) from {source}")
-            return Path(store.fetch(entry.path, downloader=downloader))
-        except Exception as exc:  # noqa: BLE001 - every failure is reported below
-            failures.append(f"  - {source}: {_explain(exc)}")
-
-    tried = "\n".join(failures)
-    mirror_state = (
-        f"COURSE_DATA_MIRROR is set to '{os.environ['COURSE_DATA_MIRROR']}'."
-        if os.environ.get("COURSE_DATA_MIRROR")
-        else "COURSE_DATA_MIRROR is not set."
-    )
-    raise DataError(
-        f"Could not get the dataset file '{entry.path}'. Tried:\n{tried}\n"
-        f"{mirror_state} To work offline, set COURSE_DATA_MIRROR to a folder or http(s) URL "
-        f"laid out like the course registry (for example a copy of an instructor's datasets/ "
-        f"folder), or prefetch while online with `python -m helpers.data download --all`. "
-        f"Nothing was written to {cache}."
-    )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_parts(target)
+        except OSError as error:
+            raise _unwritable(data_dir(), error, (entry.path,)) from None
+        attempts = []
+        for source in _sources(entry):
+            try:
+                reason = _try_source(source, entry, target, progress)
+            except _CannotWrite as failure:
+                raise _unwritable(data_dir(), failure.error, (entry.path,)) from None
+            if reason is None:
+                return target
+            attempts.append((source.where, source.group, reason))
+        raise _unreachable((entry.path,), attempts)
 
 
-def _check_members(archive: tarfile.TarFile, dest: Path) -> None:
-    """Refuse members that would land outside ``dest`` (Python < 3.11.4 has no tar filters)."""
-    root = dest.resolve()
-    for member in archive.getmembers():
-        where = (root / member.name).resolve()
-        if member.issym() or member.islnk() or not where.is_relative_to(root):
-            raise tarfile.FilterError(f"unsafe member {member.name!r}")
+def _extraction_folder(archive: Path) -> Path:
+    return archive.parent / archive.name.split(".")[0]
 
 
 def extract(name: str) -> Path:
-    """Fetch archive ``name`` (a ``.tgz``) and extract it once; return the extracted folder.
+    """Fetch archive ``name`` (a ``.tgz``), extract it once, and return the extracted folder.
 
-    Members that would escape the target folder (absolute paths, ``..``, links) are refused.
-    Extraction happens in a temporary folder that is renamed into place when complete.
+    The folder is used only while its files match the manifest written at extraction;
+    otherwise (a file edited or deleted) it is extracted again. Extraction is atomic and
+    serialized across processes; archives with anything but regular files and folders, or
+    with members that would leave the folder, are refused (see :mod:`helpers.archives`).
     """
-    archive_path = fetch(name)
-    stem = Path(name).name.split(".")[0]
-    dest = archive_path.parent / stem
-    marker = dest / ".extracted"
-    if marker.is_file() and marker.read_text() == REGISTRY[name].sha256:
+    entry = _entry(name)
+    archive = fetch(name)
+    dest = _extraction_folder(archive)
+    if archives.extraction_problem(dest, entry.sha256) is None:
         return dest
-    tmp = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=archive_path.parent))
-    try:
-        with tarfile.open(archive_path) as archive:
-            try:
-                if hasattr(tarfile, "data_filter"):
-                    archive.extractall(tmp, filter="data")
-                else:
-                    _check_members(archive, tmp)
-                    archive.extractall(tmp)
-            except tarfile.FilterError as exc:
-                raise DataError(
-                    f"Refused to extract {name}: {exc}. A member would be written outside "
-                    f"the target folder, so the archive is unsafe and nothing was extracted."
-                ) from None
-        content = tmp / stem if (tmp / stem).is_dir() else tmp
-        (content / ".extracted").write_text(REGISTRY[name].sha256)
-        if dest.exists():
-            shutil.rmtree(dest)
+    with _exclusive(f"{entry.path}.extract", (entry.path,), "extracted"):
+        problem = archives.extraction_problem(dest, entry.sha256)
+        if problem is None:
+            return dest
+        if problem != "not extracted":
+            print(f"The extracted copy of {name} is out of date ({problem}); extracting it again.")
         try:
-            os.replace(content, dest)
-        except OSError:
-            if not marker.is_file():  # another process may have just finished the same work
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            archives.remove_leftovers(dest)
+            archives.extract_atomically(archive, dest, name, entry.sha256)
+        except archives.UnsafeArchive as refusal:
+            raise DataError(str(refusal), files=(name,), kind="refused") from None
+        except tarfile.TarError as error:
+            raise DataError(f"Could not read the archive {name} ({error}).", files=(name,)) from None
+        except OSError as error:
+            if _is_write_failure(error):
+                raise _unwritable(dest.parent, error, (name,), "extracted") from None
+            raise
     return dest
 
 
@@ -475,51 +748,92 @@ def _select(names: list[str]) -> list[str]:
     return chosen
 
 
+def _state(path: str) -> str:
+    """The state shown by ``list``: the cached file's, and for archives the extraction's."""
+    entry = REGISTRY[path]
+    target = data_dir() / path
+    state = _file_state(target, entry)
+    if state == "ok" and path.endswith(".tgz"):
+        problem = archives.extraction_problem(_extraction_folder(target), entry.sha256)
+        state = "ok, extracted" if problem is None else f"ok, {problem}"
+    return state
+
+
 def _cmd_list() -> int:
-    cache = data_dir()
-    print(f"Cache: {cache}")
+    print(f"Cache:  {data_dir()}")
     print(f"Mirror: {os.environ.get('COURSE_DATA_MIRROR') or '(none: set COURSE_DATA_MIRROR)'}\n")
-    width = max(map(len, REGISTRY))
-    for path, entry in REGISTRY.items():
-        cached = (cache / path).is_file()
-        print(f"{path:<{width}}  {entry.size / 1e6:6.2f} MB  {'cached' if cached else '      '}  {entry.source}")
+    rows = [(path, f"{entry.size / 1e6:6.2f} MB", _state(path), entry.source) for path, entry in REGISTRY.items()]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3])
     print("\nShipped with installed packages (nothing to download):")
     for name, call in PACKAGED.items():
         print(f"  {name:<11} {call}")
     return 0
 
 
+def _merge(failures: list[DataError]) -> list[str]:
+    """One paragraph per kind of failure, each naming all the files it concerns."""
+    paragraphs, unreachable, groups = [], [], {}
+    for failure in failures:
+        if failure.kind == "unreachable":
+            unreachable.append(failure)
+        else:
+            groups.setdefault(failure.template or str(failure), []).append(failure)
+    if unreachable:
+        files = [f for failure in unreachable for f in failure.files]
+        attempts = [a for failure in unreachable for a in failure.attempts]
+        paragraphs.append(str(_unreachable(files, attempts, cli=True)))
+    for template, members in groups.items():
+        if len(members) == 1 or "{files}" not in template:
+            paragraphs.append(str(members[0]))
+        else:
+            paragraphs.append(str(_error(template, [f for m in members for f in m.files], members[0].kind)))
+    return paragraphs
+
+
 def _cmd_download(names: list[str], everything: bool) -> int:
     targets = list(REGISTRY) if everything else _select(names)
-    failed = 0
+    failures = []
     for path in targets:
         try:
-            local = fetch(path)
-            print(f"ok      {path}  ({_sha256(local)[:12]}…)")
-        except DataError as exc:
-            failed += 1
-            print(f"FAILED  {path}\n{exc}\n", file=sys.stderr)
-    print(f"{len(targets) - failed} of {len(targets)} files ready in {data_dir()}.")
-    return 1 if failed else 0
+            fetch(path)
+            if path.endswith(".tgz"):
+                extract(path)
+        except DataError as failure:
+            failures.append(failure)
+    ready = len(targets) - len(failures)
+    print(f"{ready} of {len(targets)} files ready in {data_dir()} (checksums verified).", flush=True)
+    if failures:
+        print("\n\n".join(_merge(failures)), file=sys.stderr)
+    return 1 if failures else 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.data``: every failure is one paragraph on stderr, never a traceback."""
     parser = argparse.ArgumentParser(prog="python -m helpers.data", description="The course's datasets.")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list the registry and what is cached")
-    download = commands.add_parser("download", help="fetch files and verify their checksums")
+    commands.add_parser("list", help="list the registry and the state of each cached file")
+    download = commands.add_parser("download", help="fetch (and extract) files, verifying their checksums")
     download.add_argument("names", nargs="*", help="registry paths or groups (e.g. mnist, housing)")
     download.add_argument("--all", action="store_true", help="fetch every file of the registry")
     args = parser.parse_args(argv)
+    if args.command == "download" and not args.names and not args.all:
+        parser.error("name one or more files, or use --all")
     try:
         if args.command == "list":
             return _cmd_list()
-        if not args.names and not args.all:
-            parser.error("name one or more files, or use --all")
         return _cmd_download(args.names, args.all)
-    except DataError as exc:
-        print(exc, file=sys.stderr)
+    except DataError as failure:
+        print(failure, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("Interrupted. No partial file was kept.", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the command line reports, it does not crash
+        print(f"Unexpected error ({type(error).__name__}: {error}). No partial file was kept; "
+              f"please report this with the command you ran.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

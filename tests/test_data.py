@@ -52,6 +52,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if behaviour == "stall":  # 64 KiB, then silence (until the fixture ends)
+            self.wfile.write(body[:65536])
+            self.wfile.flush()
+            self.server.release.wait(60)
+            return
         if behaviour == "truncated":
             self.wfile.write(body[: len(body) // 3])
             self.wfile.flush()
@@ -68,9 +73,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.files = {}
+    httpd.release = threading.Event()
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield httpd
+    httpd.release.set()
     httpd.shutdown()
 
 
@@ -106,7 +113,10 @@ def base(server, behaviour: str) -> str:
 
 
 def leftovers(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+    """Files under ``folder``, except the lock files (which stay, empty, in ``.locks/``)."""
+    if not folder.exists():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and ".locks" not in p.relative_to(folder).parts)
 
 
 def test_fetch_from_http_mirror_verifies_and_caches(server, cache, sample, monkeypatch, capfd):
@@ -154,7 +164,8 @@ def test_corrupted_cache_is_fetched_again(server, cache, sample, monkeypatch, ca
     target.parent.mkdir(parents=True)
     target.write_bytes(b"garbage")
     assert data.fetch(SAMPLE).read_bytes() == PAYLOAD
-    assert "corrupted" in capsys.readouterr().out
+    assert "is corrupt (checksum mismatch); fetching it again" in capsys.readouterr().out
+    assert leftovers(cache) == [target]
 
 
 def test_local_folder_mirror_and_relative_path(cache, sample, tmp_path, monkeypatch):
@@ -196,6 +207,9 @@ def test_load_housing_offline_fails_with_one_paragraph(tmp_path):
     assert "DataError" in result.stderr and "COURSE_DATA_MIRROR" in result.stderr
     assert "urllib3" not in result.stderr and "requests" not in result.stderr.split("DataError")[0]
     assert len(result.stderr.splitlines()) < 25
+    last = result.stderr.strip().splitlines()[-1]  # the whole message is this one paragraph
+    assert last.startswith("helpers.data.DataError: Could not get the dataset file 'housing.tgz'. Tried ")
+    assert "could not connect" in last and "download --all" in last
     assert leftovers(tmp_path / "empty-cache") == []
 
 
@@ -236,8 +250,9 @@ def test_archive_is_extracted_once(cache, tmp_path, monkeypatch):
     register_archive(monkeypatch, tmp_path, "good.tgz", make_tgz({"good/a.csv": b"x,y\n1,2\n"}))
     folder = data.extract("good.tgz")
     assert (folder / "a.csv").read_bytes() == b"x,y\n1,2\n"
-    (folder / "a.csv").write_bytes(b"edited")
-    assert data.extract("good.tgz") == folder and (folder / "a.csv").read_bytes() == b"edited"
+    stamp = (folder / "a.csv").stat().st_mtime_ns
+    assert data.extract("good.tgz") == folder and (folder / "a.csv").stat().st_mtime_ns == stamp
+    assert leftovers(cache) == [cache / "good" / ".extracted.json", cache / "good" / "a.csv", cache / "good.tgz"]
 
 
 def test_archive_member_escaping_the_target_is_refused(cache, tmp_path, monkeypatch):
