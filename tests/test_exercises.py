@@ -6,8 +6,11 @@ exercises are covered without touching this file.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,14 +54,54 @@ def test_exercises_are_discovered():
     assert EXERCISES, "no Exercise found in helpers.exercises.ch* modules"
 
 
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def starter_cell(module_name, name):
+    """The notebook's starter cell that checks exercise ``name`` of chapter ``module_name``."""
+    import nbformat
+
+    chapter = module_name.rsplit(".", 1)[1].removeprefix("ch")
+    (path,) = NOTEBOOKS.glob(f"{chapter}_*.ipynb")
+    cells = [c for c in nbformat.read(path, as_version=4).cells
+             if c.cell_type == "code" and f"{name}.check(" in c.source]
+    assert cells, f"{path.name} has no {name}.check( cell"
+    return cells[0].source
+
+
 @pytest.mark.parametrize("module_name, variable, exercise", EXERCISES)
 def test_exercise_is_named_like_its_variable(module_name, variable, exercise):
     assert exercise.name == variable
-    assert exercise.title and exercise.solution_source().lstrip().startswith("def ")
+    assert exercise.title
+
+
+@pytest.mark.parametrize("module_name, variable, exercise", EXERCISES)
+def test_solution_is_code_for_the_starter_cell(module_name, variable, exercise):
+    """What solution() shows can replace the starter cell's `name = ...` as it stands."""
+    source = exercise.solution_source()
+    tree = ast.parse(source)  # valid Python
+    starter = starter_cell(module_name, variable)
+    assert re.search(rf"^{exercise.defines} = \.\.\.", starter, re.M), (
+        f"the starter cell does not assign {exercise.defines}: {starter!r}")
+    assert f"{variable}.check({exercise.defines})" in starter
+    assigned = {node.id for node in ast.walk(tree)
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.ClassDef)}
+    assert exercise.defines in assigned | defined, f"the solution never defines {exercise.defines}"
+    assert not any(isinstance(node, ast.Return) for node in tree.body), "a return at top level"
+    assert "env.pick" not in source and "_solve" not in source
+    assert source.count("\n") >= 3
+
+
+@pytest.mark.parametrize("module_name, variable, exercise", EXERCISES)
+def test_checker_documents_what_the_prompt_requires(module_name, variable, exercise):
+    doc = exercise._checker.__doc__ or ""
+    assert "What the prompt asks for" in doc and doc.count("*") >= 2, doc
 
 
 @pytest.mark.parametrize("module_name, variable, exercise", EXERCISES)
 def test_reference_solution_passes(module_name, variable, exercise):
+    """The code solution() shows, run exactly as shown, passes the check."""
     result = exercise.evaluate(exercise.reference_answer())
     assert result.status is Status.CORRECT, str(result)
 
@@ -92,11 +135,11 @@ def _strict_checker(answer):
     return "seven it is"
 
 
-def _seven():
-    return 7
-
-
-TOY = Exercise("ex1", "Pick the lucky number", _strict_checker, hint="Think of dwarfs.", solution=_seven)
+TOY = Exercise("ex1", "Pick the lucky number", _strict_checker, hint="Think of dwarfs.",
+               solution="""
+               dwarfs = ["Doc", "Grumpy", "Happy", "Sleepy", "Bashful", "Sneezy", "Dopey"]
+               lucky = len(dwarfs)
+               """, defines="lucky")
 
 
 def test_framework_statuses():
@@ -122,7 +165,8 @@ def test_check_prints_feedback_and_hint_and_solution(capsys):
     out = capsys.readouterr().out
     assert "Not yet attempted" in out and "Correct" in out and "Not quite" in out
     assert "Think of dwarfs." in out
-    assert "def _seven" in out and "return 7" in out
+    assert 'lucky = len(dwarfs)' in out and "in place of `lucky = ...`" in out
+    assert TOY.reference_answer() == 7
 
 
 def test_result_renders_as_plain_text_and_as_a_styled_block():
@@ -150,7 +194,7 @@ def test_check_displays_both_forms_in_a_notebook_kernel(monkeypatch):
 def test_hint_lines_are_dedented(capsys):
     toy = Exercise("ex2", "t", _strict_checker, hint="""First line starts here,
         the second line is indented in the source
-        and so is the third.""", solution=_seven)
+        and so is the third.""", solution="x = 7", defines="x")
     toy.hint()
     out = capsys.readouterr().out
     assert "\nthe second line" in out and "\nand so is the third." in out

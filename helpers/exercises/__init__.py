@@ -23,6 +23,7 @@ from __future__ import annotations
 import enum
 import html
 import inspect
+import linecache
 import re
 import textwrap
 import warnings
@@ -127,18 +128,20 @@ def _short(exc: BaseException, limit: int = 300) -> str:
 class Exercise:
     """One coding exercise: a checker, a hint and a reference solution.
 
-    ``solution`` is a function with no arguments that builds and returns a correct answer;
-    ``solution()`` on the exercise shows its source, and the test suite runs it to prove
-    that it passes ``check``.
+    ``solution`` is the code a student could paste into the starter cell at that point of
+    the notebook: it assigns the answer to the starter cell's variable, named by
+    ``defines``. ``solution()`` shows it, and the test suite runs that very text (see
+    :meth:`reference_answer`) to prove that the code shown passes ``check``.
     """
 
     def __init__(self, name: str, title: str, checker: Callable[[Any], str | None],
-                 hint: str, solution: Callable[[], Any]):
+                 hint: str, solution: str, defines: str):
         self.name = name
         self.title = title
+        self.defines = defines
         self._checker = checker
         self._hint = inspect.cleandoc(hint)
-        self._solution = solution
+        self._solution = textwrap.dedent(solution).strip("\n") + "\n"
 
     def __repr__(self) -> str:
         return f"<Exercise {self.name}: {self.title}>"
@@ -181,26 +184,33 @@ class Exercise:
         print(f"💡 Hint for {self.name}: {self._hint}")
 
     def solution_source(self) -> str:
-        """The reference solution's source code."""
-        return textwrap.dedent(inspect.getsource(self._solution))
+        """The reference solution: code for the starter cell, defining ``self.defines``."""
+        return self._solution
 
     def solution(self) -> None:
         """Show the reference solution."""
         source = self.solution_source()
-        try:
-            from IPython import get_ipython
+        intro = (f"Reference solution for {self.name} (paste it into the starter cell, in place "
+                 f"of `{self.defines} = ...`):")
+        if _in_notebook():
             from IPython.display import Markdown, display
 
-            if get_ipython() is not None:
-                display(Markdown(f"**Reference solution for {self.name}:**\n\n```python\n{source}```"))
-                return
-        except ImportError:
-            pass
-        print(f"Reference solution for {self.name}:\n\n{source}")
+            display(Markdown(f"**{intro}**\n\n```python\n{source}```"))
+            return
+        print(f"{intro}\n\n{source}")
 
     def reference_answer(self) -> Any:
-        """Run the reference solution and return its answer (used by the tests)."""
-        return self._solution()
+        """Run the solution's code, exactly as shown, and return what it defines (for tests)."""
+        filename = f"<solution of {self.name}>"
+        # Registered like a file, so that inspect.getsource (and TensorFlow's AutoGraph, which
+        # reads the source of a @tf.function) finds the code of what the solution defines.
+        linecache.cache[filename] = (len(self._solution), None,
+                                     self._solution.splitlines(keepends=True), filename)
+        namespace: dict[str, Any] = {"__name__": f"solution_{self.name}"}
+        exec(compile(self._solution, filename, "exec"), namespace)  # noqa: S102
+        if self.defines not in namespace:
+            raise RuntimeError(f"the solution of {self.name} does not define {self.defines}")
+        return namespace[self.defines]
 
 
 # --------------------------------------------------------------------------- checker tools

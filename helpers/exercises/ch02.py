@@ -56,58 +56,65 @@ def load_split():
 # --------------------------------------------------------------------------- the chapter's preprocessing
 
 
-class ClusterSimilarity(BaseEstimator, TransformerMixin):
-    """Gaussian RBF similarity of each row to the centres found by k-means (as in the chapter)."""
+class GeoSimilarity(TransformerMixin, BaseEstimator):
+    """How close each district lies to a few k-means centres of the map (an RBF of the distance).
 
-    def __init__(self, n_clusters=10, gamma=1.0, random_state=None):
-        self.n_clusters = n_clusters
-        self.gamma = gamma
-        self.random_state = random_state
+    The chapter's geographic feature: ``n_centres`` columns, one per centre, near 1 close to
+    it and near 0 far away (``width`` is the RBF's gamma).
+    """
+
+    def __init__(self, n_centres=10, width=1.0, seed=42):
+        self.n_centres = n_centres
+        self.width = width
+        self.seed = seed
 
     def fit(self, X, y=None, sample_weight=None):
-        self.kmeans_ = KMeans(self.n_clusters, random_state=self.random_state)
-        self.kmeans_.fit(X, sample_weight=sample_weight)
+        finder = KMeans(n_clusters=self.n_centres, n_init=1, random_state=self.seed)
+        self.centres_ = finder.fit(X, sample_weight=sample_weight).cluster_centers_
+        self.n_features_in_ = self.centres_.shape[1]
         return self
 
     def transform(self, X):
-        return rbf_kernel(X, self.kmeans_.cluster_centers_, gamma=self.gamma)
+        return rbf_kernel(np.asarray(X, dtype=float), self.centres_, gamma=self.width)
 
     def get_feature_names_out(self, input_features=None):
-        return np.array([f"cluster_{i}_similarity" for i in range(self.n_clusters)], dtype=object)
+        return np.asarray([f"near_centre_{i}" for i in range(self.n_centres)], dtype=object)
 
 
-def column_ratio(X):
-    return X[:, [0]] / X[:, [1]]
+def _divide(pair):
+    """The first column over the second, kept two-dimensional."""
+    return pair[:, :1] / pair[:, 1:2]
 
 
-def ratio_name(function_transformer, feature_names_in):
-    return ["ratio"]
+def _quotient_label(_transformer, _names):
+    return ["quotient"]
 
 
-def _ratio_pipeline():
-    return make_pipeline(SimpleImputer(strategy="median"),
-                         FunctionTransformer(column_ratio, feature_names_out=ratio_name),
-                         StandardScaler())
+def _quotient(numerator, denominator):
+    steps = [SimpleImputer(strategy="median"),
+             FunctionTransformer(_divide, feature_names_out=_quotient_label),
+             StandardScaler()]
+    return make_pipeline(*steps), [numerator, denominator]
 
 
 def make_preprocessing(n_clusters=10):
     """A fresh, unfitted copy of the chapter's preprocessing (24 output features)."""
-    log_pipeline = make_pipeline(SimpleImputer(strategy="median"),
-                                 FunctionTransformer(np.log, feature_names_out="one-to-one"),
-                                 StandardScaler())
-    cat_pipeline = make_pipeline(SimpleImputer(strategy="most_frequent"),
-                                 OneHotEncoder(handle_unknown="ignore"))
-    default_num_pipeline = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
-    return ColumnTransformer([
-        ("bedrooms", _ratio_pipeline(), ["total_bedrooms", "total_rooms"]),
-        ("rooms_per_house", _ratio_pipeline(), ["total_rooms", "households"]),
-        ("people_per_house", _ratio_pipeline(), ["population", "households"]),
-        ("log", log_pipeline, ["total_bedrooms", "total_rooms", "population",
-                               "households", "median_income"]),
-        ("geo", ClusterSimilarity(n_clusters=n_clusters, gamma=1.0, random_state=42),
-         ["latitude", "longitude"]),
-        ("cat", cat_pipeline, ["ocean_proximity"]),
-    ], remainder=default_num_pipeline)
+    filled = SimpleImputer(strategy="median")
+    logged = FunctionTransformer(func=np.log, inverse_func=np.exp, feature_names_out="one-to-one")
+    skewed = ["total_bedrooms", "total_rooms", "population", "households", "median_income"]
+    parts = [(name, *_quotient(top, bottom)) for name, top, bottom in [
+        ("bedrooms", "total_bedrooms", "total_rooms"),
+        ("rooms_per_house", "total_rooms", "households"),
+        ("people_per_house", "population", "households"),
+    ]]
+    parts += [
+        ("log", make_pipeline(clone(filled), logged, StandardScaler()), skewed),
+        ("geo", GeoSimilarity(n_centres=n_clusters), ["latitude", "longitude"]),
+        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                              OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+         ["ocean_proximity"]),
+    ]
+    return ColumnTransformer(parts, remainder=make_pipeline(clone(filled), StandardScaler()))
 
 
 # --------------------------------------------------------------------------- checker tools
@@ -185,6 +192,14 @@ def _expect_search(answer, kind, name):
 
 
 def _check_ex1(search):
+    """What the prompt asks for, and how it is checked:
+
+    * a fitted ``GridSearchCV`` (another search type, a class, an unfitted one are named);
+    * over a pipeline that ends with an ``SVR`` (the best estimator must contain one);
+    * with several combinations to search (a one-point grid is named);
+    * a useful model: the best estimator's RMSE on the chapter's held-out test districts must
+      be below the bar (advice on C and the kernel otherwise).
+    """
     best = _expect_search(search, GridSearchCV, "GridSearchCV")
     n_candidates = len(search.cv_results_["params"])
     if n_candidates < 2:
@@ -198,24 +213,6 @@ def _check_ex1(search):
             f"RMSE on the held-out test districts {rmse:,.0f}.")
 
 
-def _solve_ex1():
-    from sklearn.svm import SVR
-
-    X_train, y_train, _, _ = load_split()
-    n_rows = env.pick(full=5_000, quick=2_000)  # SVR training time grows quickly with the rows
-    svr_pipeline = Pipeline([("preprocessing", make_preprocessing()), ("svr", SVR())])
-    param_grid = [
-        {"svr__kernel": ["linear"], "svr__C": [1_000.0, 10_000.0]},
-        {"svr__kernel": ["rbf"], "svr__C": [30_000.0, 100_000.0], "svr__gamma": [0.1, 0.3]},
-    ]
-    grid_search = GridSearchCV(svr_pipeline, param_grid, cv=3,
-                               scoring="neg_root_mean_squared_error", n_jobs=-1)
-    grid_search.fit(X_train.iloc[:n_rows], y_train.iloc[:n_rows])
-    print("best parameters:", grid_search.best_params_)
-    print(f"best CV RMSE: {-grid_search.best_score_:,.0f}")
-    return grid_search
-
-
 ex1 = Exercise(
     "ex1", "Support vector regression tuned with a grid search", _check_ex1,
     hint="""
@@ -225,7 +222,27 @@ ex1 = Exercise(
     useful values of C are large (thousands and more). Fit the GridSearchCV on the first few
     thousand training districts only: SVR gets slow on big training sets.
     """,
-    solution=_solve_ex1,
+    solution="""
+    from sklearn.pipeline import Pipeline
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.svm import SVR
+
+    from helpers.exercises.ch02 import load_split, make_preprocessing
+
+    X_train, y_train, X_test, y_test = load_split()  # the chapter's stratified split
+    n_rows = 3_000  # an SVR's training time grows quickly with the rows: tune on a subset
+    svr_pipeline = Pipeline([("preprocessing", make_preprocessing()), ("svr", SVR())])
+    param_grid = [
+        {"svr__kernel": ["linear"], "svr__C": [3_000.0, 30_000.0]},
+        {"svr__kernel": ["rbf"], "svr__C": [30_000.0, 100_000.0], "svr__gamma": [0.1, 0.3]},
+    ]
+    svr_grid_search = GridSearchCV(svr_pipeline, param_grid, cv=3, n_jobs=-1,
+                                   scoring="neg_root_mean_squared_error")
+    svr_grid_search.fit(X_train.iloc[:n_rows], y_train.iloc[:n_rows])
+    print("best parameters:", svr_grid_search.best_params_)
+    print(f"cross-validation RMSE of the best: {-svr_grid_search.best_score_:,.0f}")
+    """,
+    defines="svr_grid_search",
 )
 
 
@@ -233,6 +250,13 @@ ex1 = Exercise(
 
 
 def _check_ex2(search):
+    """What the prompt asks for, and how it is checked:
+
+    * a fitted ``RandomizedSearchCV`` (a grid search is named), over a pipeline ending with
+      an ``SVR``;
+    * sampling several combinations (``n_iter`` of at least 2);
+    * a useful model: RMSE of the best estimator on the held-out test districts below the bar.
+    """
     best = _expect_search(search, RandomizedSearchCV, "RandomizedSearchCV")
     if search.n_iter < 2:
         raise Incorrect("with n_iter=1 nothing is compared: sample several combinations.")
@@ -244,28 +268,6 @@ def _check_ex2(search):
             f"RMSE on the held-out test districts {rmse:,.0f}.")
 
 
-def _solve_ex2():
-    from scipy.stats import expon, loguniform
-    from sklearn.svm import SVR
-
-    X_train, y_train, _, _ = load_split()
-    n_rows = env.pick(full=5_000, quick=2_000)
-    svr_pipeline = Pipeline([("preprocessing", make_preprocessing()), ("svr", SVR())])
-    param_distributions = {
-        "svr__kernel": ["linear", "rbf"],
-        "svr__C": loguniform(20, 200_000),  # every order of magnitude is equally likely
-        "svr__gamma": expon(scale=1.0),
-    }
-    rnd_search = RandomizedSearchCV(svr_pipeline, param_distributions,
-                                    n_iter=env.pick(full=50, quick=10), cv=3,
-                                    scoring="neg_root_mean_squared_error",
-                                    random_state=42, n_jobs=-1)
-    rnd_search.fit(X_train.iloc[:n_rows], y_train.iloc[:n_rows])
-    print("best parameters:", rnd_search.best_params_)
-    print(f"best CV RMSE: {-rnd_search.best_score_:,.0f}")
-    return rnd_search
-
-
 ex2 = Exercise(
     "ex2", "Support vector regression tuned with a randomized search", _check_ex2,
     hint="""
@@ -275,7 +277,30 @@ ex2 = Exercise(
     ["linear", "rbf"] for svr__kernel. Set n_iter, cv=3 and random_state=42, and fit on the
     first few thousand training districts.
     """,
-    solution=_solve_ex2,
+    solution="""
+    from scipy.stats import expon, loguniform
+    from sklearn.model_selection import RandomizedSearchCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import SVR
+
+    from helpers.exercises.ch02 import load_split, make_preprocessing
+
+    X_train, y_train, X_test, y_test = load_split()
+    n_rows = 3_000
+    svr_pipeline = Pipeline([("preprocessing", make_preprocessing()), ("svr", SVR())])
+    distributions = {
+        "svr__kernel": ["linear", "rbf"],
+        "svr__C": loguniform(20, 200_000),  # each order of magnitude as likely as the next
+        "svr__gamma": expon(scale=1.0),
+    }
+    svr_rnd_search = RandomizedSearchCV(svr_pipeline, distributions, n_iter=10, cv=3,
+                                        scoring="neg_root_mean_squared_error",
+                                        random_state=42, n_jobs=-1)
+    svr_rnd_search.fit(X_train.iloc[:n_rows], y_train.iloc[:n_rows])
+    print("best parameters:", svr_rnd_search.best_params_)
+    print(f"cross-validation RMSE of the best: {-svr_rnd_search.best_score_:,.0f}")
+    """,
+    defines="svr_rnd_search",
 )
 
 
@@ -283,6 +308,13 @@ ex2 = Exercise(
 
 
 def _check_ex3(model):
+    """What the prompt asks for, and how it is checked:
+
+    * a fitted pipeline that predicts prices;
+    * with a ``SelectFromModel`` step (between the preprocessing and the regressor), fitted;
+    * that drops at least one feature;
+    * a useful model: RMSE on the held-out test districts below the bar.
+    """
     from sklearn.feature_selection import SelectFromModel
 
     expect_fitted(model, "pipeline")
@@ -308,27 +340,6 @@ def _check_ex3(model):
             f"districts {rmse:,.0f}.")
 
 
-def _solve_ex3():
-    from sklearn.ensemble import RandomForestRegressor
-    from sklearn.feature_selection import SelectFromModel
-    from sklearn.svm import SVR
-
-    X_train, y_train, _, _ = load_split()
-    n_rows = env.pick(full=5_000, quick=2_000)
-    selector_pipeline = Pipeline([
-        ("preprocessing", make_preprocessing()),
-        # keep the features whose forest importance is at least 0.005
-        ("selector", SelectFromModel(RandomForestRegressor(n_estimators=50, random_state=42),
-                                     threshold=0.005)),
-        ("svr", SVR(kernel="rbf", C=100_000.0, gamma=0.1)),  # good values from exercise 2
-    ])
-    selector_pipeline.fit(X_train.iloc[:n_rows], y_train.iloc[:n_rows])
-    kept = selector_pipeline["selector"].get_support()
-    names = selector_pipeline["preprocessing"].get_feature_names_out()
-    print("dropped features:", list(names[~kept]))
-    return selector_pipeline
-
-
 ex3 = Exercise(
     "ex3", "Feature selection with SelectFromModel inside the pipeline", _check_ex3,
     hint="""
@@ -337,7 +348,29 @@ ex3 = Exercise(
     Put it as a step between the preprocessing and an SVR with good hyperparameters, then fit
     the whole pipeline on a few thousand training districts.
     """,
-    solution=_solve_ex3,
+    solution="""
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import SVR
+
+    from helpers.exercises.ch02 import load_split, make_preprocessing
+
+    X_train, y_train, X_test, y_test = load_split()
+    n_rows = 3_000
+    importance_filter = SelectFromModel(RandomForestRegressor(n_estimators=50, random_state=42),
+                                        threshold=0.005)  # keep importances of 0.005 and more
+    selector_pipeline = Pipeline([
+        ("preprocessing", make_preprocessing()),
+        ("selector", importance_filter),
+        ("svr", SVR(kernel="rbf", C=100_000.0, gamma=0.1)),  # values exercise 2 points at
+    ])
+    selector_pipeline.fit(X_train.iloc[:n_rows], y_train.iloc[:n_rows])
+    kept = selector_pipeline["selector"].get_support()
+    names = selector_pipeline["preprocessing"].get_feature_names_out()
+    print("dropped features:", list(names[~kept]))
+    """,
+    defines="selector_pipeline",
 )
 
 
@@ -345,6 +378,14 @@ ex3 = Exercise(
 
 
 def _check_ex4(transformer_class):
+    """What the prompt asks for, and how it is checked:
+
+    * the class itself (an instance or a function is named);
+    * ``FeatureFromRegressor(estimator)`` keeps its argument as ``estimator`` (get_params, clone);
+    * ``fit()`` trains a copy of the regressor (the original must stay unfitted), returns self;
+    * ``transform()`` returns that copy's predictions as one column;
+    * ``get_feature_names_out()`` returns one name.
+    """
     from sklearn.exceptions import NotFittedError
     from sklearn.neighbors import KNeighborsRegressor
     from sklearn.utils.validation import check_is_fitted
@@ -404,35 +445,6 @@ def _check_ex4(transformer_class):
             f"prices with an RMSE of {rmse:,.0f}.")
 
 
-def _solve_ex4():
-    from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, clone
-
-    class FeatureFromRegressor(MetaEstimatorMixin, TransformerMixin, BaseEstimator):
-        """Adds one feature: the prediction of a regressor trained in fit()."""
-
-        def __init__(self, estimator):
-            self.estimator = estimator
-
-        def fit(self, X, y=None):
-            self.estimator_ = clone(self.estimator)  # never train the constructor's argument
-            self.estimator_.fit(X, y)
-            self.n_features_in_ = self.estimator_.n_features_in_
-            if hasattr(self.estimator_, "feature_names_in_"):
-                self.feature_names_in_ = self.estimator_.feature_names_in_
-            return self
-
-        def transform(self, X):
-            return self.estimator_.predict(X).reshape(-1, 1)
-
-        def get_feature_names_out(self, input_features=None):
-            return np.array([f"{type(self.estimator).__name__.lower()}_prediction"], dtype=object)
-
-    # To use it, add one entry to the chapter's ColumnTransformer, for example
-    # ("knn", FeatureFromRegressor(KNeighborsRegressor(n_neighbors=3, weights="distance")),
-    #  ["latitude", "longitude"]), and fit the pipeline with the labels.
-    return FeatureFromRegressor
-
-
 ex4 = Exercise(
     "ex4", "A transformer that adds a k-nearest-neighbours price feature", _check_ex4,
     hint="""
@@ -442,7 +454,35 @@ ex4 = Exercise(
     (reshape(-1, 1)). get_feature_names_out() returns a list with one name. Pass the class
     itself to the check.
     """,
-    solution=_solve_ex4,
+    solution="""
+    import numpy as np
+    from sklearn.base import BaseEstimator, TransformerMixin, clone
+
+
+    class FeatureFromRegressor(TransformerMixin, BaseEstimator):
+        \"\"\"One extra column: what a regressor, trained in fit(), predicts for each row.\"\"\"
+
+        def __init__(self, estimator):
+            self.estimator = estimator  # stored untouched: get_params() and clone() need it
+
+        def fit(self, X, y=None):
+            self.estimator_ = clone(self.estimator).fit(X, y)  # train a copy, never the original
+            self.n_features_in_ = self.estimator_.n_features_in_
+            return self
+
+        def transform(self, X):
+            guesses = np.asarray(self.estimator_.predict(X), dtype=float)
+            return guesses.reshape(len(guesses), 1)
+
+        def get_feature_names_out(self, names=None):
+            return np.asarray([type(self.estimator).__name__.lower() + "_guess"], dtype=object)
+
+
+    # To use it, add one entry to the chapter's ColumnTransformer, for example
+    # ("knn", FeatureFromRegressor(KNeighborsRegressor(n_neighbors=3, weights="distance")),
+    #  ["latitude", "longitude"]), and fit the pipeline with the labels.
+    """,
+    defines="FeatureFromRegressor",
 )
 
 
@@ -450,6 +490,16 @@ ex4 = Exercise(
 
 
 def _check_ex6(scaler_class):
+    """What the prompt asks for, and how it is checked:
+
+    * the class itself, with a ``with_mean`` argument that clone() keeps;
+    * ``fit`` returns self and sets ``n_features_in_``; ``transform`` matches StandardScaler
+      (with and without centring) and refuses the wrong number of columns;
+    * ``inverse_transform(transform(X))`` gives X back;
+    * feature names: ``feature_names_in_`` only after a DataFrame, ``get_feature_names_out``
+      defaults to the column names or ``x0, x1, ...``, and raises ValueError for names of the
+      wrong length or that differ from the columns.
+    """
     from sklearn.preprocessing import StandardScaler as Reference
 
     if not isinstance(scaler_class, type):
@@ -536,55 +586,6 @@ def _expect_value_error(method, argument, what):
     raise Incorrect(f"get_feature_names_out() with {what} should raise a ValueError.")
 
 
-def _solve_ex6():
-    from sklearn.base import BaseEstimator, TransformerMixin
-    from sklearn.utils.validation import check_array, check_is_fitted
-
-    class StandardScalerClone(TransformerMixin, BaseEstimator):
-        def __init__(self, with_mean=True):  # no *args or **kwargs
-            self.with_mean = with_mean
-
-        def fit(self, X, y=None):  # y is unused but pipelines pass it
-            if hasattr(X, "columns"):
-                self.feature_names_in_ = np.array(X.columns, dtype=object)
-            X = check_array(X)  # a 2-D float array without NaN
-            self.mean_ = X.mean(axis=0)
-            self.scale_ = X.std(axis=0)
-            self.n_features_in_ = X.shape[1]
-            return self
-
-        def _checked(self, X):
-            check_is_fitted(self)
-            X = check_array(X)
-            if X.shape[1] != self.n_features_in_:
-                raise ValueError(f"expected {self.n_features_in_} features, got {X.shape[1]}")
-            return X
-
-        def transform(self, X):
-            X = self._checked(X)
-            if self.with_mean:
-                X = X - self.mean_
-            return X / self.scale_
-
-        def inverse_transform(self, X):
-            X = self._checked(X) * self.scale_
-            return X + self.mean_ if self.with_mean else X
-
-        def get_feature_names_out(self, input_features=None):
-            check_is_fitted(self)
-            if input_features is None:
-                return getattr(self, "feature_names_in_",
-                               np.array([f"x{i}" for i in range(self.n_features_in_)], dtype=object))
-            if len(input_features) != self.n_features_in_:
-                raise ValueError("input_features has the wrong number of names")
-            if hasattr(self, "feature_names_in_") and not np.all(
-                    self.feature_names_in_ == np.asarray(input_features)):
-                raise ValueError("input_features differ from feature_names_in_")
-            return np.asarray(input_features, dtype=object)
-
-    return StandardScalerClone
-
-
 ex6 = Exercise(
     "ex6", "StandardScalerClone with inverse_transform and feature names", _check_ex6,
     hint="""
@@ -596,9 +597,57 @@ ex6 = Exercise(
     not n_features_in_ or if it differs from feature_names_in_, else return it. Pass the class
     itself to the check.
     """,
-    solution=_solve_ex6,
+    solution="""
+    import numpy as np
+    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.utils.validation import check_array, check_is_fitted
+
+
+    class StandardScalerClone(TransformerMixin, BaseEstimator):
+        def __init__(self, with_mean=True):  # explicit keyword arguments only
+            self.with_mean = with_mean
+
+        def fit(self, X, y=None):  # pipelines pass y, a scaler ignores it
+            columns = getattr(X, "columns", None)
+            if columns is not None:  # a DataFrame: remember its column names
+                self.feature_names_in_ = np.asarray(columns, dtype=object)
+            values = check_array(X)  # 2-D floats, no NaN
+            self.mean_, self.scale_ = values.mean(axis=0), values.std(axis=0)
+            self.n_features_in_ = values.shape[1]
+            return self
+
+        def _validated(self, X):
+            check_is_fitted(self)
+            values = check_array(X)
+            if values.shape[1] != self.n_features_in_:
+                raise ValueError(f"fitted on {self.n_features_in_} columns, got {values.shape[1]}")
+            return values
+
+        def transform(self, X):
+            centred = self._validated(X) - (self.mean_ if self.with_mean else 0.0)
+            return centred / self.scale_
+
+        def inverse_transform(self, X):
+            restored = self._validated(X) * self.scale_
+            return restored + (self.mean_ if self.with_mean else 0.0)
+
+        def get_feature_names_out(self, input_features=None):
+            check_is_fitted(self)
+            known = getattr(self, "feature_names_in_", None)
+            if input_features is None:
+                if known is not None:
+                    return known
+                return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+            names = np.asarray(input_features, dtype=object)
+            if len(names) != self.n_features_in_:
+                raise ValueError(f"expected {self.n_features_in_} names, got {len(names)}")
+            if known is not None and list(names) != list(known):
+                raise ValueError("input_features do not match the columns seen in fit()")
+            return names
+    """,
+    defines="StandardScalerClone",
 )
 
 
 __all__ = ["ex1", "ex2", "ex3", "ex4", "ex6", "load_split", "make_preprocessing",
-           "ClusterSimilarity"]
+           "GeoSimilarity"]

@@ -34,44 +34,53 @@ def _accuracy_bar() -> float:
     return env.pick(full=FULL_BAR, quick=QUICK_BAR)
 
 
-def _check_ex1(model):
-    from helpers.data import load_mnist
-
-    expect_fitted(model, "classifier")
-    _, (X_test, y_test) = load_mnist()
+def _mnist_predictions(model, X, what):
     try:
-        y_pred = np.asarray(model.predict(X_test))
+        y_pred = np.asarray(model.predict(X))
     except Exception as exc:  # noqa: BLE001 - any failure becomes a reason
-        raise Incorrect(f"your classifier could not predict the MNIST test images (rows of "
-                        f"784 pixels): {type(exc).__name__}: {exc}") from None
-    if y_pred.shape != y_test.shape:
-        raise Incorrect(f"expected one predicted digit per test image, shape {y_test.shape}, "
-                        f"got shape {y_pred.shape}.")
+        raise Incorrect(f"your classifier could not predict the MNIST test images ({what}): "
+                        f"{type(exc).__name__}: {exc}") from None
     try:
-        y_pred = y_pred.astype(np.float64).astype(np.int64)
+        return y_pred.ravel().astype(np.float64).astype(np.int64)
     except (TypeError, ValueError):
         raise Incorrect("the predictions should be digits 0-9: train on the integer labels "
                         "that load_mnist() returns.") from None
+
+
+def _check_ex1(model):
+    """What the prompt asks for, and how it is checked:
+
+    * a fitted classifier (a class, an unfitted model, something without predict are named);
+    * that takes raw MNIST rows (784 pixels from 0 to 255) and predicts the digits 0-9;
+      a model that only works on pixels scaled to [0, 1] is told to scale inside a pipeline;
+    * test accuracy above the bar of the mode (97% full, 94% quick).
+    """
+    from helpers.data import load_mnist
+
+    expect_fitted(model, "classifier")
+    n_features = getattr(model, "n_features_in_", 784)
+    if n_features != 784:
+        raise Incorrect(f"the classifier was trained on {n_features} features per image; it "
+                        "should take the 784 pixels of each MNIST image.")
+    _, (X_test, y_test) = load_mnist()
+    y_pred = _mnist_predictions(model, X_test, "rows of 784 pixels")
+    if y_pred.shape != y_test.shape:
+        raise Incorrect(f"expected one predicted digit per test image, shape {y_test.shape}, "
+                        f"got shape {y_pred.shape}.")
     accuracy = float(np.mean(y_pred == y_test))
     bar = _accuracy_bar()
     if accuracy < bar:
+        scaled = float(np.mean(_mnist_predictions(model, X_test / 255.0, "scaled") == y_test))
+        if scaled >= max(bar, accuracy + 0.05):
+            raise Incorrect(f"on the raw test pixels (0 to 255) your classifier scores "
+                            f"{accuracy:.4f}, but {scaled:.4f} on pixels divided by 255: it was "
+                            "trained on scaled images. The check hands it raw pixels, as "
+                            "load_mnist() returns them: put the scaling inside a pipeline, e.g. "
+                            "make_pipeline(FunctionTransformer(lambda X: X / 255), model).")
         raise Incorrect(f"test accuracy {accuracy:.4f} is below {bar:.2f} ({env.mode()} mode; "
                         f"the bar is {FULL_BAR:.2f} in full mode and {QUICK_BAR:.2f} in quick "
                         f"mode, where the training set is smaller).")
     return f"test accuracy {accuracy:.4f} (the bar in {env.mode()} mode is {bar:.2f})."
-
-
-def _solve_ex1():
-    from sklearn.neighbors import KNeighborsClassifier
-
-    from helpers.data import load_mnist
-
-    (X_train, y_train), _ = load_mnist()
-    # A grid search over n_neighbors (3 to 6) and weights ("uniform", "distance")
-    # on part of the training set points at these values.
-    knn_clf = KNeighborsClassifier(n_neighbors=4, weights="distance")
-    knn_clf.fit(X_train, y_train)
-    return knn_clf
 
 
 ex1 = Exercise(
@@ -81,7 +90,18 @@ ex1 = Exercise(
     `n_neighbors` (say 3 to 6) and `weights` ("uniform" or "distance") on a few thousand
     training images to keep it fast, then fit the best combination on the whole training set.
     """,
-    solution=_solve_ex1,
+    solution="""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from helpers.data import load_mnist
+
+    (X_train, y_train), (X_test, y_test) = load_mnist()
+    # A grid search over n_neighbors (3 to 6) and weights ("uniform", "distance")
+    # on a few thousand training images points at these values.
+    mnist_classifier = KNeighborsClassifier(n_neighbors=4, weights="distance")
+    mnist_classifier.fit(X_train, y_train)
+    """,
+    defines="mnist_classifier",
 )
 
 
@@ -110,6 +130,15 @@ def _direction(dx: int, dy: int) -> str:
 
 
 def _check_ex2(shift_image):
+    """What the prompt asks for, and how it is checked:
+
+    * a function ``shift_image(image, dx, dy)`` (a returned None is named);
+    * that takes a flat image (784 pixels) and returns a flat image again: shape (784,),
+      a 28x28 grid is refused by name;
+    * moves dx pixels right (left if negative) and dy down (up if negative); the wrong
+      direction is named;
+    * fills what it uncovers with zeros (no wrapping around), and leaves its input unchanged.
+    """
     from helpers.data import load_mnist
 
     expect_callable(shift_image, "a function shift_image(image, dx, dy)")
@@ -130,7 +159,11 @@ def _check_ex2(shift_image):
             except (TypeError, ValueError):
                 raise Incorrect("shift_image should return an array of pixels, got a "
                                 f"{type(result).__name__}.") from None
-            if result.size != 784:
+            if result.shape == (28, 28):
+                raise Incorrect("shift_image returned a 28x28 grid: the exercise asks for a flat "
+                                "image again, shape (784,), like the one it received (reshape "
+                                "the result with .reshape(-1)).")
+            if result.shape != (784,):
                 raise Incorrect(f"shift_image should return 784 pixels (the same flat image "
                                 f"it received), got shape {result.shape}.")
             if not np.array_equal(digit, original):
@@ -152,18 +185,6 @@ def _check_ex2(shift_image):
     return "the digits move the right way for every shift tried."
 
 
-def _solve_ex2():
-    from scipy.ndimage import shift
-
-    def shift_image(image, dx, dy):
-        """Move a flat 28x28 image dx pixels right and dy pixels down (zeros fill in)."""
-        grid = np.asarray(image).reshape(28, 28)
-        moved = shift(grid, [dy, dx], cval=0, mode="constant")  # rows first, then columns
-        return moved.reshape(-1)
-
-    return shift_image
-
-
 ex2 = Exercise(
     "ex2", "Shift MNIST images for data augmentation", _check_ex2,
     hint="""
@@ -171,7 +192,18 @@ ex2 = Exercise(
     cval=0)`: the first offset moves rows (down when positive), the second moves columns
     (right when positive). Reshape the result back into a flat row of 784 pixels.
     """,
-    solution=_solve_ex2,
+    solution="""
+    import numpy as np
+    from scipy.ndimage import shift
+
+
+    def shift_image(image, dx, dy):
+        \"\"\"Move a flat 28x28 image dx pixels right and dy pixels down (zeros fill in).\"\"\"
+        grid = np.asarray(image).reshape(28, 28)
+        moved = shift(grid, [dy, dx], cval=0, mode="constant")  # rows first, then columns
+        return moved.reshape(-1)
+    """,
+    defines="shift_image",
 )
 
 
@@ -190,56 +222,50 @@ def titanic_split():
     return train_test_split(X, y, test_size=0.2, stratify=y, random_state=42)
 
 
+def _titanic_accuracy(model, X, y, what):
+    try:
+        y_pred = np.asarray(model.predict(X)).ravel()
+    except Exception as exc:  # noqa: BLE001
+        raise Incorrect(f"{what} could not predict raw passenger rows (the columns of "
+                        f"train.csv except Survived): {type(exc).__name__}: {exc}") from None
+    if y_pred.shape != y.shape:
+        raise Incorrect(f"expected one prediction per passenger, got shape {y_pred.shape}.")
+    try:
+        return float(np.mean(y_pred.astype(np.float64) == y.to_numpy()))
+    except (TypeError, ValueError):
+        raise Incorrect("the predictions should be 0 or 1, like the Survived column.") from None
+
+
 def _check_ex3(model):
+    """What the prompt asks for, and how it is checked:
+
+    * a fitted pipeline that takes the raw passenger rows (every column but Survived);
+    * fitted on ``titanic_train``: the model *as handed in* must reach the bar on 20% of
+      titanic_train (a model fitted on a handful of passengers fails here, by name);
+    * that generalizes: a fresh copy fitted on the other 80% must reach the bar on passengers
+      it never saw (so memorizing train.csv does not pass either).
+    """
     from sklearn.base import clone
 
     expect_fitted(model, "pipeline")
     X_fit, X_holdout, y_fit, y_holdout = titanic_split()
-    try:
-        model.predict(X_holdout.head())
-    except Exception as exc:  # noqa: BLE001
-        raise Incorrect("your pipeline could not predict raw passenger rows (the columns of "
-                        f"train.csv except Survived): {type(exc).__name__}: {exc}") from None
-    # Score a fresh copy fitted on 80% of the labelled passengers, so that the passengers it
-    # is scored on were never seen in training, whatever the original was fitted on.
+    accuracy = _titanic_accuracy(model, X_holdout, y_holdout, "your pipeline")
+    if accuracy < TITANIC_BAR:
+        raise Incorrect(f"the pipeline as you handed it in scores {accuracy:.3f} on passengers of "
+                        f"titanic_train, below {TITANIC_BAR:.2f}: fit it on all of titanic_train "
+                        "(every labelled passenger), not on a few rows, and check its features.")
     try:
         refitted = clone(model).fit(X_fit, y_fit)
-        y_pred = np.asarray(refitted.predict(X_holdout)).ravel()
     except Exception as exc:  # noqa: BLE001
         raise Incorrect(f"refitting a copy of your pipeline failed: {type(exc).__name__}: {exc}") from None
-    if y_pred.shape != y_holdout.shape:
-        raise Incorrect(f"expected one prediction per passenger, got shape {y_pred.shape}.")
-    accuracy = float(np.mean(y_pred.astype(np.float64) == y_holdout.to_numpy()))
-    if accuracy < TITANIC_BAR:
-        raise Incorrect(f"hold-out accuracy {accuracy:.3f} is below {TITANIC_BAR:.2f} (about what "
-                        "the passenger's sex alone predicts): try other features (sex, class, age, fare, family size) or another model.")
-    return f"hold-out accuracy {accuracy:.3f} (a copy refitted on 80% of train.csv)."
-
-
-def _solve_ex3():
-    from sklearn.compose import make_column_transformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-    from sklearn.svm import SVC
-
-    from helpers.data import load_titanic
-
-    train, _ = load_titanic()
-    X, y = train.drop(columns="Survived"), train["Survived"]
-
-    numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
-    categorical = make_pipeline(SimpleImputer(strategy="most_frequent"),
-                                OneHotEncoder(handle_unknown="ignore"))
-    preprocessing = make_column_transformer(
-        (numeric, ["Age", "SibSp", "Parch", "Fare"]),
-        (categorical, ["Pclass", "Sex", "Embarked"]),
-    )
-    # An SVC and a depth-limited random forest both reach about 0.82 in 10-fold
-    # cross-validation on train.csv; the SVC is the simpler of the two.
-    model = make_pipeline(preprocessing, SVC(random_state=42))
-    model.fit(X, y)
-    return model
+    fresh = _titanic_accuracy(refitted, X_holdout, y_holdout, "a refitted copy of your pipeline")
+    if fresh < TITANIC_BAR:
+        raise Incorrect(f"a copy refitted on 80% of titanic_train scores {fresh:.3f} on the other "
+                        f"20%, below {TITANIC_BAR:.2f} (about what the passenger's sex alone "
+                        "predicts): it does not generalize. Try other features (sex, class, age, "
+                        "fare, family size), more regularization, or another model.")
+    return (f"accuracy {accuracy:.3f} as handed in, {fresh:.3f} for a copy refitted on 80% of "
+            "titanic_train and scored on the other 20%.")
 
 
 ex3 = Exercise(
@@ -250,7 +276,31 @@ ex3 = Exercise(
     the categories (Pclass, Sex, Embarked), followed by a classifier (an SVC, or a random
     forest with limited depth). Compare a few models with cross_val_score before you pick one.
     """,
-    solution=_solve_ex3,
+    solution="""
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.svm import SVC
+
+    from helpers.data import load_titanic
+
+    titanic_train, titanic_test = load_titanic()
+    X, y = titanic_train.drop(columns="Survived"), titanic_train["Survived"]
+
+    numbers = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    categories = make_pipeline(SimpleImputer(strategy="most_frequent"),
+                               OneHotEncoder(handle_unknown="ignore"))
+    passenger_features = make_column_transformer(
+        (numbers, ["Age", "SibSp", "Parch", "Fare"]),
+        (categories, ["Pclass", "Sex", "Embarked"]),
+    )
+    # An SVC and a depth-limited random forest both reach about 0.82 in 10-fold
+    # cross-validation on titanic_train; the SVC is the simpler of the two.
+    titanic_model = make_pipeline(passenger_features, SVC(random_state=42))
+    titanic_model.fit(X, y)
+    """,
+    defines="titanic_model",
 )
 
 
@@ -408,6 +458,12 @@ def _is_spam(predictions) -> np.ndarray:
 
 
 def _check_ex4(model):
+    """What the prompt asks for, and how it is checked:
+
+    * a fitted pipeline that takes a list of raw email texts;
+    * and predicts 1 (or "spam") for spam, 0 for ham: at least 7 of 8 short made-up emails
+      (half spam, half ham) right.
+    """
     if not hasattr(model, "predict"):
         raise Incorrect(f"expected a fitted text-classification pipeline (with .predict), got "
                         f"a {type(model).__name__}.")
@@ -430,47 +486,6 @@ def _check_ex4(model):
     return f"{correct} of {len(texts)} made-up test emails classified correctly."
 
 
-def _solve_ex4():
-    from sklearn.feature_extraction.text import CountVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import precision_score, recall_score
-    from sklearn.model_selection import train_test_split
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer
-
-    corpus = load_spam_corpus(download=False)  # what the download cell fetched, if anything
-    if corpus is None:
-        print("No SpamAssassin corpus here: using the few made-up sample emails instead.")
-        corpus = sample_emails()
-    emails, labels = corpus
-
-    def email_bodies(texts):
-        """Keep what follows the first blank line (the body), lower-cased, URLs and
-        numbers replaced by placeholder words."""
-        import re
-
-        bodies = []
-        for text in texts:
-            body = text.split("\n\n", 1)[-1].lower()
-            body = re.sub(r"https?://\S+", " url ", body)
-            body = re.sub(r"\d+(?:[.,]\d+)?", " number ", body)
-            bodies.append(body)
-        return bodies
-
-    spam_filter = make_pipeline(
-        FunctionTransformer(email_bodies),
-        CountVectorizer(binary=True, token_pattern=r"[a-z$!]+"),  # word present or not
-        LogisticRegression(max_iter=1000, random_state=42),
-    )
-    X_train, X_test, y_train, y_test = train_test_split(
-        emails, labels, test_size=0.2, stratify=labels, random_state=42)
-    spam_filter.fit(X_train, y_train)
-    y_pred = spam_filter.predict(X_test)
-    print(f"test precision {precision_score(y_test, y_pred):.3f}, "
-          f"recall {recall_score(y_test, y_pred):.3f}")
-    return spam_filter
-
-
 ex4 = Exercise(
     "ex4", "A spam classifier (optional, needs internet)", _check_ex4,
     hint="""
@@ -480,5 +495,48 @@ ex4 = Exercise(
     then a LogisticRegression. Split the corpus, fit on the training part, and check
     precision and recall on the test part.
     """,
-    solution=_solve_ex4,
+    solution="""
+    import re
+
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import precision_score, recall_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from helpers.exercises.ch03 import load_spam_corpus, sample_emails
+
+    corpus = load_spam_corpus(download=False)  # what the download cell fetched, if anything
+    if corpus is None:
+        print("No SpamAssassin corpus here: using the few made-up sample emails instead.")
+        corpus = sample_emails()
+    emails, labels = corpus
+
+
+    def email_bodies(texts):
+        \"\"\"The body of each email (after the first blank line), lower-cased, with URLs and
+        numbers replaced by placeholder words.\"\"\"
+        bodies = []
+        for text in texts:
+            body = text.split("\\n\\n", 1)[-1].lower()
+            body = re.sub(r"https?://\\S+", " url ", body)
+            body = re.sub(r"\\d+(?:[.,]\\d+)?", " number ", body)
+            bodies.append(body)
+        return bodies
+
+
+    spam_classifier = make_pipeline(
+        FunctionTransformer(email_bodies),
+        CountVectorizer(binary=True, token_pattern=r"[a-z$!]+"),  # word present or not
+        LogisticRegression(max_iter=1000, random_state=42),
+    )
+    X_train, X_test, y_train, y_test = train_test_split(
+        emails, labels, test_size=0.2, stratify=labels, random_state=42)
+    spam_classifier.fit(X_train, y_train)
+    y_pred = spam_classifier.predict(X_test)
+    print(f"test precision {precision_score(y_test, y_pred, zero_division=0):.3f}, "
+          f"recall {recall_score(y_test, y_pred, zero_division=0):.3f}")
+    """,
+    defines="spam_classifier",
 )

@@ -14,6 +14,9 @@ from helpers.exercises import (
 )
 
 _MIN_ACCURACY = 0.9
+#: With contradicting validation labels, the Theta an early-stopping loop keeps must have a
+#: loss on them below this fraction of that of the Theta it returns for the true labels.
+_EARLY_STOP_RATIO = 0.75
 
 
 def _iris_splits():
@@ -35,7 +38,27 @@ def _accuracy(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.argmax(X_with_bias @ theta, axis=1) == y))
 
 
+def _cross_entropy(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+    logits = np.c_[np.ones(len(X)), X] @ theta
+    logits = logits - logits.max(axis=1, keepdims=True)
+    log_proba = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    return float(-np.mean(log_proba[np.arange(len(y)), y]))
+
+
 def _check_ex12(train_softmax):
+    """What the prompt asks for, and how it is checked:
+
+    * a function ``train_softmax(X_train, y_train, X_valid, y_valid)`` that returns Theta
+      (a returned None is named);
+    * Theta of shape ``(n_features + 1, n_classes)``, bias row first (transposed is named);
+    * batch gradient descent on the cross-entropy that works: at least 90% accuracy on 30
+      test flowers the function never sees;
+    * early stopping on the validation loss, keeping the best parameters: called again with
+      validation labels that disagree with the training labels (each shifted to the next
+      class), the validation loss can only rise as the model learns, so the Theta handed back
+      must come from early in training: its loss on those labels must be clearly lower than
+      that of the Theta returned for the true labels.
+    """
     expect_callable(train_softmax, "a function (X_train, y_train, X_valid, y_valid) -> Theta")
     X_train, y_train, X_valid, y_valid, X_test, y_test = _iris_splits()
     n_inputs, n_classes = X_train.shape[1] + 1, len(np.unique(y_train))
@@ -54,51 +77,26 @@ def _check_ex12(train_softmax):
                         f"{valid_accuracy:.3f}), below {_MIN_ACCURACY}: check the gradient, the "
                         "learning rate and the number of epochs, and that row 0 of Theta holds "
                         "the bias terms.")
+    # Early stopping: with validation labels that contradict the training labels, the best
+    # validation loss is reached at the start, and a loop that keeps the best Theta returns
+    # parameters that are still close to uniform on that set.
+    wrong_valid = (y_valid + 1) % n_classes
+    stopped = call_student(train_softmax, X_train.copy(), y_train.copy(), X_valid.copy(),
+                           wrong_valid.copy(), what="your training function")
+    expect_returned(stopped, "your function", "the parameter matrix Theta")
+    stopped = expect_array(stopped, "parameter matrix Theta", shape=(n_inputs, n_classes))
+    wrong_loss = _cross_entropy(stopped, X_valid, wrong_valid)
+    trained_loss = _cross_entropy(theta, X_valid, wrong_valid)
+    if not wrong_loss < _EARLY_STOP_RATIO * trained_loss:
+        raise Incorrect(
+            "no early stopping found: called with validation labels that disagree with the "
+            "training labels, the validation loss rises from the first epochs on, so the Theta "
+            "kept should come from the start of training; yet its loss on those labels "
+            f"({wrong_loss:.2f}) is about that of a fully trained Theta ({trained_loss:.2f}). "
+            "Compute the validation loss every epoch, keep a copy of the best Theta, stop once "
+            "it has not improved for a while, and return that best Theta.")
     return (f"validation accuracy {valid_accuracy:.3f}, accuracy on a held-out test set "
-            f"{test_accuracy:.3f}")
-
-
-def _solve_ex12():
-    def train_softmax(X_train, y_train, X_valid, y_valid, eta=0.5, n_epochs=5001, alpha=0.01,
-                      patience=200, seed=42):
-        """Batch gradient descent for softmax regression with l2 and early stopping."""
-
-        def add_bias(X):
-            return np.c_[np.ones(len(X)), X]
-
-        def softmax(logits):
-            exps = np.exp(logits - logits.max(axis=1, keepdims=True))  # stable
-            return exps / exps.sum(axis=1, keepdims=True)
-
-        def cross_entropy(Y_proba, Y_onehot):
-            return -np.mean(np.sum(Y_onehot * np.log(Y_proba + 1e-9), axis=1))
-
-        X_train_b, X_valid_b = add_bias(X_train), add_bias(X_valid)
-        n_classes = int(max(y_train.max(), y_valid.max())) + 1
-        Y_train = np.eye(n_classes)[y_train]  # one-hot targets
-        Y_valid = np.eye(n_classes)[y_valid]
-        m, n_inputs = X_train_b.shape
-
-        rng = np.random.default_rng(seed)
-        theta = rng.standard_normal((n_inputs, n_classes)) * 0.01
-        best_loss, best_theta, epochs_without_progress = np.inf, theta.copy(), 0
-        for _ in range(n_epochs):
-            Y_proba = softmax(X_train_b @ theta)
-            gradients = X_train_b.T @ (Y_proba - Y_train) / m
-            gradients[1:] += alpha * theta[1:]  # l2 penalty, bias row left out
-            theta = theta - eta * gradients
-
-            valid_loss = cross_entropy(softmax(X_valid_b @ theta), Y_valid)
-            valid_loss += alpha / 2 * np.sum(theta[1:] ** 2)
-            if valid_loss < best_loss:
-                best_loss, best_theta, epochs_without_progress = valid_loss, theta.copy(), 0
-            else:
-                epochs_without_progress += 1
-                if epochs_without_progress >= patience:
-                    break  # early stopping: validation loss stopped improving
-        return best_theta
-
-    return train_softmax
+            f"{test_accuracy:.3f}; it stops early and keeps the best Theta")
 
 
 ex12 = Exercise(
@@ -112,5 +110,45 @@ ex12 = Exercise(
     cross-entropy on the validation set, keep a copy of the best Theta, and stop once it has not
     improved for a while. A learning rate around 0.5 and a few thousand epochs work on iris.
     """,
-    solution=_solve_ex12,
+    solution="""
+    import numpy as np
+
+
+    def train_softmax(X_train, y_train, X_valid, y_valid, eta=0.5, n_epochs=5001, alpha=0.01,
+                      patience=200, seed=42):
+        \"\"\"Batch gradient descent for softmax regression with l2 and early stopping.\"\"\"
+
+        def with_bias(X):
+            return np.c_[np.ones(len(X)), X]
+
+        def probabilities(logits):
+            exps = np.exp(logits - logits.max(axis=1, keepdims=True))  # no overflow
+            return exps / exps.sum(axis=1, keepdims=True)
+
+        def mean_cross_entropy(proba, onehot):
+            return -np.mean(np.sum(onehot * np.log(proba + 1e-9), axis=1))
+
+        Xb_train, Xb_valid = with_bias(X_train), with_bias(X_valid)
+        n_classes = int(max(y_train.max(), y_valid.max())) + 1
+        Y_train, Y_valid = np.eye(n_classes)[y_train], np.eye(n_classes)[y_valid]  # one-hot
+
+        rng = np.random.default_rng(seed)
+        theta = rng.standard_normal((Xb_train.shape[1], n_classes)) * 0.01
+        best_loss, best_theta, stale_epochs = np.inf, theta.copy(), 0
+        for _ in range(n_epochs):
+            gradients = Xb_train.T @ (probabilities(Xb_train @ theta) - Y_train) / len(Xb_train)
+            gradients[1:] += alpha * theta[1:]  # l2 penalty, bias row left out
+            theta = theta - eta * gradients
+
+            valid_loss = mean_cross_entropy(probabilities(Xb_valid @ theta), Y_valid)
+            valid_loss += alpha / 2 * np.sum(theta[1:] ** 2)
+            if valid_loss < best_loss:
+                best_loss, best_theta, stale_epochs = valid_loss, theta.copy(), 0
+            else:
+                stale_epochs += 1
+                if stale_epochs >= patience:
+                    break  # early stopping: the validation loss stopped improving
+        return best_theta
+    """,
+    defines="train_softmax",
 )

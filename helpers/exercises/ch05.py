@@ -10,7 +10,7 @@ from helpers.exercises import Exercise, Incorrect, expect_fitted
 MAX_ANGLE_DEGREES = 10.0
 MAX_SHIFT_CM = 0.25
 MIN_WINE_ACCURACY = 0.95
-HOUSING_RMSE_BAR = {"full": 0.62, "quick": 0.66}  # in $100,000; linear regression scores ~0.69
+HOUSING_RMSE_BAR = {"full": 0.62, "quick": 0.66}  # in USD 100,000; linear regression: ~0.69
 HOUSING_CHECK_SIZE = 2_000
 _MULTICLASS_WRAPPERS = {"OneVsRestClassifier", "OneVsOneClassifier", "OutputCodeClassifier"}
 
@@ -67,6 +67,15 @@ def _boundary(model):
 
 
 def _check_ex9(models):
+    """What the prompt asks for, and how it is checked:
+
+    * a list of three fitted models, one each of LinearSVC, SVC and SGDClassifier (pipelines
+      with a scaler allowed; a duplicate or another class is named);
+    * the SVC with a linear kernel, so that all three boundaries are lines;
+    * trained on setosa/versicolor petal length and width (2 features);
+    * each separates the two classes perfectly;
+    * the SVC's and SGDClassifier's lines within 10 degrees and 0.25 cm of the LinearSVC's.
+    """
     from sklearn.linear_model import SGDClassifier
     from sklearn.svm import SVC, LinearSVC
 
@@ -117,38 +126,6 @@ def _check_ex9(models):
     return "; ".join(report) + "."
 
 
-def _solve_ex9():
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import SGDClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import SVC, LinearSVC
-
-    iris = load_iris(as_frame=True)
-    X = iris.data[["petal length (cm)", "petal width (cm)"]].values
-    y = iris.target.values
-    setosa_or_versicolor = y < 2
-    X, y = X[setosa_or_versicolor], y[setosa_or_versicolor]
-
-    C = 5
-    alpha = 1 / (C * len(X))  # SGDClassifier's alpha plays the role of 1 / (C * m)
-    linear_svc = make_pipeline(StandardScaler(),
-                               LinearSVC(loss="hinge", C=C, random_state=42)).fit(X, y)
-    svc = make_pipeline(StandardScaler(), SVC(kernel="linear", C=C)).fit(X, y)
-    sgd = make_pipeline(StandardScaler(),
-                        SGDClassifier(alpha=alpha, max_iter=1000, tol=None,
-                                      random_state=42)).fit(X, y)
-
-    for model in (linear_svc, svc, sgd):
-        scaled_coef = model[-1].coef_[0]
-        scaler = model[0]
-        w = scaled_coef / scaler.scale_  # back to centimeters
-        b = model[-1].intercept_[0] - w @ scaler.mean_
-        print(f"{type(model[-1]).__name__:>13}: boundary {w[0]:.3f} x1 + {w[1]:.3f} x2 + {b:.3f} = 0, "
-              f"slope {-w[0] / w[1]:.3f}, intercept {-b / w[1]:.3f}")
-    return [linear_svc, svc, sgd]
-
-
 ex9 = Exercise(
     "ex9", "LinearSVC, SVC and SGDClassifier: the same linear model three ways", _check_ex9,
     hint="""
@@ -157,7 +134,37 @@ ex9 = Exercise(
     plays the role of 1 / (C * m), where m is the number of training instances. Compare the
     three lines with a plot, or through coef_ and intercept_.
     """,
-    solution=_solve_ex9,
+    solution="""
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC, LinearSVC
+
+    iris = load_iris(as_frame=True)
+    petals = iris.data[["petal length (cm)", "petal width (cm)"]].values
+    species = iris.target.values
+    two_species = species < 2  # setosa and versicolor: linearly separable
+    X, y = petals[two_species], species[two_species]
+
+    C = 5
+    alpha = 1 / (C * len(X))  # SGDClassifier's alpha plays the role of 1 / (C * m)
+    linear_svc = make_pipeline(StandardScaler(),
+                               LinearSVC(loss="hinge", C=C, random_state=42)).fit(X, y)
+    svc = make_pipeline(StandardScaler(), SVC(kernel="linear", C=C)).fit(X, y)
+    sgd_clf = make_pipeline(StandardScaler(),
+                            SGDClassifier(alpha=alpha, max_iter=1000, tol=None,
+                                          random_state=42)).fit(X, y)
+
+    for model in (linear_svc, svc, sgd_clf):
+        scaler, classifier = model[0], model[-1]
+        w = classifier.coef_[0] / scaler.scale_  # back to centimeters
+        b = classifier.intercept_[0] - w @ scaler.mean_
+        print(f"{type(classifier).__name__:>13}: petal width = {-w[0] / w[1]:.3f} x length "
+              f"+ {-b / w[1]:.3f} on the boundary")
+    three_models = [linear_svc, svc, sgd_clf]
+    """,
+    defines="three_models",
 )
 
 
@@ -173,6 +180,15 @@ def _wine_split():
 
 
 def _check_ex10(model):
+    """What the prompt asks for, and how it is checked:
+
+    * a fitted SVM classifier (LinearSVC, SVC or NuSVC, alone or in a pipeline); another
+      estimator is named;
+    * trained on the 13 wine features, on the training part of
+      ``train_test_split(wine.data, wine.target, random_state=42)`` only (an SVC trained on
+      all 178 wines is named);
+    * test accuracy of at least 0.95 on the held-out part.
+    """
     from sklearn.svm import SVC, LinearSVC, NuSVC
 
     expect_fitted(model, "classifier")
@@ -181,7 +197,11 @@ def _check_ex10(model):
         raise Incorrect(f"the model is a {type(core).__name__}; the exercise asks for an SVM "
                         "classifier (LinearSVC or SVC, alone or in a pipeline).")
     _expect_n_features(model, 13, "the wine dataset")
-    _, X_test, _, y_test = _wine_split()
+    X_train, X_test, _, y_test = _wine_split()
+    seen = getattr(core, "shape_fit_", (len(X_train),))[0]
+    if seen != len(X_train):
+        raise Incorrect(f"the SVM was trained on {seen} wines; train it on the training part of "
+                        f"the split only ({len(X_train)} wines), so that the test part stays unseen.")
     predicted = np.asarray(model.predict(X_test))
     if predicted.shape != y_test.shape:
         raise Incorrect(f"predict returned shape {predicted.shape} for {len(y_test)} wines.")
@@ -192,7 +212,15 @@ def _check_ex10(model):
     return f"test accuracy {accuracy:.3f} on the {len(y_test)} held-out wines."
 
 
-def _solve_ex10():
+ex10 = Exercise(
+    "ex10", "Classify wines with an SVM", _check_ex10,
+    hint="""
+    SVMs are sensitive to feature scales, and the wine features span very different ranges:
+    put a StandardScaler in front. SVC handles the three classes on its own (one-versus-one);
+    LinearSVC uses one-versus-the-rest. Compare candidates with cross_val_score on the
+    training set before touching the test set.
+    """,
+    solution="""
     from sklearn.datasets import load_wine
     from sklearn.model_selection import cross_val_score, train_test_split
     from sklearn.pipeline import make_pipeline
@@ -213,20 +241,10 @@ def _solve_ex10():
         print(f"{name:>20}: cross-validation accuracy {accuracy:.3f}")
 
     best_name = max(cv_accuracy, key=cv_accuracy.get)
-    best_model = candidates[best_name].fit(X_train, y_train)
-    print(f"Best: {best_name}, test accuracy {best_model.score(X_test, y_test):.3f}")
-    return best_model
-
-
-ex10 = Exercise(
-    "ex10", "Classify wines with an SVM", _check_ex10,
-    hint="""
-    SVMs are sensitive to feature scales, and the wine features span very different ranges:
-    put a StandardScaler in front. SVC handles the three classes on its own (one-versus-one);
-    LinearSVC uses one-versus-the-rest. Compare candidates with cross_val_score on the
-    training set before touching the test set.
+    wine_clf = candidates[best_name].fit(X_train, y_train)
+    print(f"Best: {best_name}, test accuracy {wine_clf.score(X_test, y_test):.3f}")
     """,
-    solution=_solve_ex10,
+    defines="wine_clf",
 )
 
 
@@ -246,6 +264,13 @@ def _housing_split():
 
 
 def _check_ex11(model):
+    """What the prompt asks for, and how it is checked:
+
+    * a fitted SVM regressor (SVR, LinearSVR or NuSVR, alone, in a pipeline or a search);
+    * on the 8 numeric housing columns, with an imputer for the missing total_bedrooms;
+    * predicting the target in USD 100,000 (a model trained on dollars is named);
+    * RMSE on the first 2,000 test districts below the bar of the mode (0.62 full, 0.66 quick).
+    """
     from sklearn.svm import SVR, LinearSVR, NuSVR
 
     expect_fitted(model, "regressor")
@@ -265,18 +290,31 @@ def _check_ex11(model):
         raise
     if predicted.shape != y_check.shape or not np.all(np.isfinite(predicted)):
         raise Incorrect("the predictions should be one finite number per district.")
+    if np.median(np.abs(predicted)) > 1_000:
+        raise Incorrect(f"your model predicts values around {np.median(predicted):,.0f}: prices in "
+                        "dollars. The exercise wants the target in units of USD 100,000 "
+                        "(y = housing['median_house_value'] / 100_000): train on that.")
     rmse = float(np.sqrt(np.mean((predicted - y_check) ** 2)))
     bar = HOUSING_RMSE_BAR[env.mode()]
     if rmse > bar:
-        raise Incorrect(f"RMSE {rmse:.3f} (in $100,000) on {HOUSING_CHECK_SIZE:,} held-out districts "
+        raise Incorrect(f"RMSE {rmse:.3f} (in USD 100,000) on {HOUSING_CHECK_SIZE:,} held-out districts "
                         f"is above the bar of {bar} ({env.mode()} mode; the bars are "
                         f"{HOUSING_RMSE_BAR['full']} in full mode and {HOUSING_RMSE_BAR['quick']} in "
-                        "quick mode). Is the target in $100,000, are the features scaled, are "
-                        "gamma and C tuned?")
-    return f"RMSE {rmse:.3f} (in $100,000) on {HOUSING_CHECK_SIZE:,} held-out districts (bar: {bar})."
+                        "quick mode). Are the features scaled, are gamma and C tuned, and was "
+                        "the final model trained on enough districts?")
+    return f"RMSE {rmse:.3f} (in USD 100,000) on {HOUSING_CHECK_SIZE:,} held-out districts (bar: {bar})."
 
 
-def _solve_ex11():
+ex11 = Exercise(
+    "ex11", "Tune an SVM regressor on the California housing data", _check_ex11,
+    hint="""
+    Build a pipeline SimpleImputer(strategy="median") -> StandardScaler -> SVR, then run
+    RandomizedSearchCV over gamma (log-uniform, about 0.001 to 0.1) and C (about 1 to 10)
+    on the first 2,000 training districts only. Retrain the best pipeline on as much of the
+    training set as you can afford, and score it on the test set.
+    """,
+    solution="""
+    import numpy as np
     from scipy.stats import loguniform, uniform
     from sklearn.impute import SimpleImputer
     from sklearn.model_selection import RandomizedSearchCV, train_test_split
@@ -288,33 +326,20 @@ def _solve_ex11():
 
     housing = load_housing()
     X = housing.drop(columns=["median_house_value", "ocean_proximity"])
-    y = housing["median_house_value"] / 100_000  # in hundreds of thousands of dollars
+    y = housing["median_house_value"] / 100_000  # in units of USD 100,000
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=42)
 
     svr_pipeline = make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), SVR())
-    param_distributions = {"svr__gamma": loguniform(0.001, 0.1), "svr__C": uniform(1, 10)}
-    n_tune = env.pick(full=2_000, quick=1_000)  # SVR is slow: tune on a subset
-    search = RandomizedSearchCV(svr_pipeline, param_distributions,
-                                n_iter=env.pick(full=30, quick=6), cv=3,
+    distributions = {"svr__gamma": loguniform(0.001, 0.1), "svr__C": uniform(1, 10)}
+    search = RandomizedSearchCV(svr_pipeline, distributions, n_iter=10, cv=3,
                                 scoring="neg_root_mean_squared_error", random_state=42)
-    search.fit(X_train.iloc[:n_tune], y_train.iloc[:n_tune])  # the split already shuffled them
-    print("Best hyperparameters:", {name: round(float(value), 4) for name, value in search.best_params_.items()})
-    print(f"Cross-validation RMSE on the subset: {-search.best_score_:.3f}")
+    search.fit(X_train.iloc[:2_000], y_train.iloc[:2_000])  # tune on a subset: SVR is slow
+    print("best:", {name: round(float(value), 4) for name, value in search.best_params_.items()})
 
-    n_final = env.pick(full=len(X_train), quick=3_000)  # full mode: about a minute
-    best_svr = search.best_estimator_.fit(X_train.iloc[:n_final], y_train.iloc[:n_final])
-    test_rmse = np.sqrt(np.mean((best_svr.predict(X_test) - y_test) ** 2))
-    print(f"Retrained on {n_final:,} districts, test RMSE: {test_rmse:.3f}")
-    return best_svr
-
-
-ex11 = Exercise(
-    "ex11", "Tune an SVM regressor on the California housing data", _check_ex11,
-    hint="""
-    Build a pipeline SimpleImputer(strategy="median") -> StandardScaler -> SVR, then run
-    RandomizedSearchCV over gamma (log-uniform, about 0.001 to 0.1) and C (about 1 to 10)
-    on the first 2,000 training districts only. Retrain the best pipeline on as much of the
-    training set as you can afford, and score it on the test set.
+    n_final = 5_000  # more districts help a little more, at a quickly growing cost
+    svr_model = search.best_estimator_.fit(X_train.iloc[:n_final], y_train.iloc[:n_final])
+    test_rmse = np.sqrt(np.mean((svr_model.predict(X_test) - y_test) ** 2))
+    print(f"retrained on {n_final:,} districts, test RMSE: {test_rmse:.3f}")
     """,
-    solution=_solve_ex11,
+    defines="svr_model",
 )

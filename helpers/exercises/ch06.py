@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import env
 from helpers.exercises import (
     Exercise,
     Incorrect,
@@ -20,6 +19,8 @@ from helpers.exercises import (
 
 MIN_TREE_ACCURACY = 0.84
 VOTE_MARGIN = 0.01
+#: A single tree with up to this many leaves (+1) cannot cut a grid at more places.
+_SINGLE_TREE_CUTS = 45
 
 
 def _fresh_moons():
@@ -49,39 +50,46 @@ def _accuracy(predictions, y) -> float:
 
 
 def _check_ex7(model):
-    expect_fitted(model, "classifier")
-    if getattr(model, "n_features_in_", 2) != 2:
-        raise Incorrect(f"the model expects {model.n_features_in_} features; the moons have 2.")
+    """What the prompt asks for, and how it is checked:
+
+    * a fitted ``DecisionTreeClassifier`` (or a fitted grid search around one, unwrapped);
+      another model, a random forest included, is named;
+    * trained on the moons' two features;
+    * regularized well: at least 0.84 accuracy on 10,000 fresh moons. Below that, the message
+      says whether the tree underfits (too few leaves: as bad on its training set) or
+      overfits (much better on its training set than on new moons).
+    """
+    from sklearn.tree import DecisionTreeClassifier
+
+    tree = getattr(model, "best_estimator_", model)
+    expect_fitted(tree, "decision tree")
+    if not isinstance(tree, DecisionTreeClassifier):
+        raise Incorrect(f"the exercise asks for a single DecisionTreeClassifier (or the grid "
+                        f"search around one), got a {type(tree).__name__}.")
+    if getattr(tree, "n_features_in_", 2) != 2:
+        raise Incorrect(f"the model expects {tree.n_features_in_} features; the moons have 2.")
     X_fresh, y_fresh = _fresh_moons()
     try:
-        predictions = model.predict(X_fresh)
+        predictions = tree.predict(X_fresh)
     except Exception as exc:  # noqa: BLE001
         raise Incorrect(f"model.predict failed on new moons: {type(exc).__name__}.") from None
     accuracy = _accuracy(predictions, y_fresh)
     if accuracy < MIN_TREE_ACCURACY:
-        raise Incorrect(f"accuracy {accuracy:.3f} on 10,000 fresh moons is below {MIN_TREE_ACCURACY}: "
-                        "the tree probably overfits. Regularize it (try a grid of max_leaf_nodes).")
-    return f"accuracy {accuracy:.3f} on 10,000 fresh moons (the bar is {MIN_TREE_ACCURACY})."
-
-
-def _solve_ex7():
-    from sklearn.datasets import make_moons
-    from sklearn.model_selection import GridSearchCV, train_test_split
-    from sklearn.tree import DecisionTreeClassifier
-
-    X_moons, y_moons = make_moons(n_samples=10_000, noise=0.4, random_state=42)
-    X_train, X_test, y_train, y_test = train_test_split(X_moons, y_moons, test_size=0.2,
-                                                        random_state=42)
-    param_grid = env.pick(
-        full={"max_leaf_nodes": list(range(2, 100)), "min_samples_split": [2, 3, 4]},
-        quick={"max_leaf_nodes": list(range(4, 40, 2))},
-    )
-    grid_search = GridSearchCV(DecisionTreeClassifier(random_state=42), param_grid, cv=3)
-    grid_search.fit(X_train, y_train)  # refit=True: the best tree is retrained on all of X_train
-    best_tree = grid_search.best_estimator_
-    print("Best hyperparameters:", grid_search.best_params_)
-    print(f"Test accuracy: {best_tree.score(X_test, y_test):.4f}")
-    return best_tree
+        X_train, _, y_train, _ = _exercise_split()
+        train_accuracy = float(np.mean(tree.predict(X_train) == y_train))
+        leaves = tree.get_n_leaves()
+        if train_accuracy - accuracy > 0.03:
+            raise Incorrect(f"accuracy {accuracy:.3f} on 10,000 fresh moons, below "
+                            f"{MIN_TREE_ACCURACY}, while it scores {train_accuracy:.3f} on the "
+                            f"training set: the tree ({leaves} leaves) overfits. Regularize it "
+                            "(try a grid of max_leaf_nodes).")
+        raise Incorrect(f"accuracy {accuracy:.3f} on 10,000 fresh moons, below "
+                        f"{MIN_TREE_ACCURACY}, and about as low on the training set "
+                        f"({train_accuracy:.3f}): the tree ({leaves} leaves, depth "
+                        f"{tree.get_depth()}) underfits. Give it more room: search larger "
+                        "values of max_leaf_nodes or max_depth.")
+    return (f"{tree.get_n_leaves()} leaves, accuracy {accuracy:.3f} on 10,000 fresh moons "
+            f"(the bar is {MIN_TREE_ACCURACY}).")
 
 
 ex7 = Exercise(
@@ -92,14 +100,50 @@ ex7 = Exercise(
     DecisionTreeClassifier with a range of max_leaf_nodes (say 2 to 100) and cv=3. With the
     default refit=True, best_estimator_ is already retrained on the whole training set.
     """,
-    solution=_solve_ex7,
+    solution="""
+    from sklearn.datasets import make_moons
+    from sklearn.model_selection import GridSearchCV, train_test_split
+    from sklearn.tree import DecisionTreeClassifier
+
+    X_moons, y_moons = make_moons(n_samples=10_000, noise=0.4, random_state=42)
+    X_train, X_test, y_train, y_test = train_test_split(X_moons, y_moons, test_size=0.2,
+                                                        random_state=42)
+    param_grid = {"max_leaf_nodes": list(range(2, 100))}
+    grid_search = GridSearchCV(DecisionTreeClassifier(random_state=42), param_grid, cv=3)
+    grid_search.fit(X_train, y_train)  # refit=True: the best tree is retrained on all of X_train
+    best_tree = grid_search.best_estimator_
+    print("Best hyperparameters:", grid_search.best_params_)
+    print(f"Test accuracy: {best_tree.score(X_test, y_test):.4f}")
+    """,
+    defines="best_tree",
 )
 
 
 # --------------------------------------------------------------------------- exercise 8
 
 
+def _boundary_cuts(forest_predict) -> int:
+    """How many distinct places, along the rows and the columns of a grid over the moons, the
+    predicted class changes. A tree with L leaves cuts at no more than L - 1 places; a vote
+    over many trees trained on different subsets cuts at many more."""
+    xs, ys = np.linspace(-1.5, 2.5, 150), np.linspace(-1.0, 1.5, 150)
+    grid = np.array([[x, y] for y in ys for x in xs])
+    labels = np.ravel(np.asarray(call_student(forest_predict, grid, what="forest_predict(X)")))
+    labels = labels.reshape(len(ys), len(xs))
+    column_cuts = np.flatnonzero(np.any(labels[:, 1:] != labels[:, :-1], axis=0))
+    row_cuts = np.flatnonzero(np.any(labels[1:, :] != labels[:-1, :], axis=1))
+    return len(column_cuts) + len(row_cuts)
+
+
 def _check_ex8(forest_predict):
+    """What the prompt asks for, and how it is checked:
+
+    * a function ``forest_predict(X)`` returning one class (0 or 1) per row of X (None, every
+      tree's votes instead of their mode, and wrong shapes are named);
+    * a majority vote over many trees trained on different subsets: its decision boundary
+      must be finer than any single small tree's (a single tree's predictions are named);
+    * at least as good as a single tuned tree on 10,000 fresh moons (within 0.01).
+    """
     if not callable(forest_predict):
         raise Incorrect(f"expected a function forest_predict(X) that returns the majority vote, "
                         f"got a {type(forest_predict).__name__}.")
@@ -108,8 +152,18 @@ def _check_ex8(forest_predict):
     X_fresh, y_fresh = _fresh_moons()
     predictions = call_student(forest_predict, X_fresh, what="forest_predict(X)")
     expect_returned(predictions, "forest_predict(X)", "one vote per row of X")
-    vote_accuracy = _accuracy(np.ravel(predictions) if np.ndim(predictions) == 2 and
-                              1 in np.shape(predictions) else predictions, y_fresh)
+    shape = np.shape(predictions)
+    if len(shape) == 2 and shape[1] == len(X_fresh) and shape[0] > 1:
+        raise Incorrect(f"forest_predict returned an array of shape {shape}: every tree's vote. "
+                        "Keep only the most frequent class of each column (scipy.stats.mode(..., "
+                        "axis=0)), one per instance.")
+    vote_accuracy = _accuracy(np.ravel(predictions) if len(shape) == 2 and 1 in shape
+                              else predictions, y_fresh)
+    cuts = _boundary_cuts(forest_predict)
+    if cuts <= _SINGLE_TREE_CUTS:
+        raise Incorrect(f"the boundary of forest_predict cuts the plane at only {cuts} place{'' if cuts == 1 else 's'}, "
+                        "as a single small tree does: the predictions look like one tree's. Take "
+                        "the majority vote of the 1,000 trees' predictions for each instance.")
     X_train, _, y_train, _ = _exercise_split()
     single_tree = DecisionTreeClassifier(max_leaf_nodes=17, random_state=42).fit(X_train, y_train)
     tree_accuracy = single_tree.score(X_fresh, y_fresh)
@@ -122,34 +176,6 @@ def _check_ex8(forest_predict):
             "on 10,000 fresh moons.")
 
 
-def _solve_ex8():
-    from scipy.stats import mode
-    from sklearn.datasets import make_moons
-    from sklearn.model_selection import ShuffleSplit, train_test_split
-    from sklearn.tree import DecisionTreeClassifier
-
-    X_moons, y_moons = make_moons(n_samples=10_000, noise=0.4, random_state=42)
-    X_train, X_test, y_train, y_test = train_test_split(X_moons, y_moons, test_size=0.2,
-                                                        random_state=42)
-    n_trees = env.pick(full=1_000, quick=100)
-    best_params = {"max_leaf_nodes": 17}  # what the grid search of exercise 7 found
-    subsets = ShuffleSplit(n_splits=n_trees, train_size=100, random_state=42)
-    forest = []
-    for subset_indices, _ in subsets.split(X_train):
-        tree = DecisionTreeClassifier(**best_params, random_state=42)
-        tree.fit(X_train[subset_indices], y_train[subset_indices])
-        forest.append(tree)
-
-    def forest_predict(X):
-        votes = np.array([tree.predict(X) for tree in forest])  # shape (n_trees, n_instances)
-        return mode(votes, axis=0).mode  # the most frequent class in each column
-
-    tree_scores = [tree.score(X_test, y_test) for tree in forest]
-    print(f"{n_trees} small trees, mean test accuracy: {np.mean(tree_scores):.4f}")
-    print(f"Majority vote test accuracy: {np.mean(forest_predict(X_test) == y_test):.4f}")
-    return forest_predict
-
-
 ex8 = Exercise(
     "ex8", "Grow a forest of small trees and take the majority vote", _check_ex8,
     hint="""
@@ -159,5 +185,33 @@ ex8 = Exercise(
     (n_trees, n_instances), and take the most frequent class of each column with
     scipy.stats.mode(..., axis=0). Wrap that last step in a function of X.
     """,
-    solution=_solve_ex8,
+    solution="""
+    import numpy as np
+    from scipy.stats import mode
+    from sklearn.datasets import make_moons
+    from sklearn.model_selection import ShuffleSplit, train_test_split
+    from sklearn.tree import DecisionTreeClassifier
+
+    X_moons, y_moons = make_moons(n_samples=10_000, noise=0.4, random_state=42)
+    X_train, X_test, y_train, y_test = train_test_split(X_moons, y_moons, test_size=0.2,
+                                                        random_state=42)
+    n_trees = 1_000
+    best_params = {"max_leaf_nodes": 17}  # what the grid search of exercise 7 found
+    subsets = ShuffleSplit(n_splits=n_trees, train_size=100, random_state=42)
+    forest = []
+    for subset_indices, _ in subsets.split(X_train):
+        tree = DecisionTreeClassifier(**best_params, random_state=42)
+        forest.append(tree.fit(X_train[subset_indices], y_train[subset_indices]))
+
+
+    def forest_predict(X):
+        votes = np.array([tree.predict(X) for tree in forest])  # shape (n_trees, n_instances)
+        return mode(votes, axis=0).mode.ravel()  # the most frequent class of each column
+
+
+    tree_scores = [tree.score(X_test, y_test) for tree in forest]
+    print(f"{n_trees} small trees, mean test accuracy: {np.mean(tree_scores):.4f}")
+    print(f"Majority vote test accuracy: {np.mean(forest_predict(X_test) == y_test):.4f}")
+    """,
+    defines="forest_predict",
 )

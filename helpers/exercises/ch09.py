@@ -18,7 +18,6 @@ from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-from helpers import env
 from helpers.exercises import Exercise, Incorrect, expect_array, expect_fitted, expect_type
 
 __all__ = ["ex10", "ex11", "ex12", "ex13", "load_digit_splits", "rotate_digits"]
@@ -27,6 +26,8 @@ MIN_SILHOUETTE = 0.14
 MIN_ACCURACY = 0.93
 MIN_GMM_AUC = 0.90
 MIN_PCA_AUC = 0.95
+#: "Keep 99% of the variance": a PCA that keeps less than this is refused.
+MIN_VARIANCE = 0.985
 
 
 def load_digit_splits():
@@ -88,6 +89,14 @@ def _anomaly_auc(normal_scores, odd_scores):
 
 
 def _check_ex10(kmeans):
+    """What the prompt asks for, and how it is checked:
+
+    * a fitted ``KMeans`` (or MiniBatchKMeans): a class, an unfitted model, another estimator
+      are named;
+    * fitted on the 64 pixel values of the digits (X_train, scaled or not);
+    * a number of clusters chosen well: between 5 and 100, with a silhouette score of at
+      least 0.14 on all 1,797 digits.
+    """
     expect_type(kmeans, (KMeans, MiniBatchKMeans), "a fitted KMeans model")
     expect_fitted(kmeans, "KMeans model")
     _expect_64_features(kmeans, "KMeans model")
@@ -110,36 +119,58 @@ def _check_ex10(kmeans):
     return f"{k} clusters, silhouette score {score:.3f} on all 1,797 digits."
 
 
-def _solve_ex10():
-    X_train, X_valid, X_test, y_train, y_valid, y_test = load_digit_splits()
-    k_values = env.pick(full=range(5, 31), quick=[8, 10, 12, 15])
-    best_kmeans, best_score = None, -1.0
-    for k in k_values:
-        kmeans = KMeans(n_clusters=k, n_init=10, random_state=42).fit(X_train)
-        score = silhouette_score(X_train, kmeans.labels_)
-        if score > best_score:
-            best_kmeans, best_score = kmeans, score
-    print(f"best k = {best_kmeans.n_clusters}, silhouette score {best_score:.3f}")
-    return best_kmeans
-
-
 ex10 = Exercise(
     "ex10", "Cluster the digits with k-means and choose k", _check_ex10,
     hint="""Fit KMeans(n_clusters=k, n_init=10, random_state=42) on X_train for a range of k
     (say 5 to 30), compute silhouette_score(X_train, kmeans.labels_) for each, and hand in the
     fitted model with the best score. The inertia keeps falling as k grows, so it cannot
     choose k on its own.""",
-    solution=_solve_ex10)
+    solution="""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    from helpers.exercises.ch09 import load_digit_splits
+
+    X_train, X_valid, X_test, y_train, y_valid, y_test = load_digit_splits()
+    silhouettes, models = {}, {}
+    for k in range(6, 31, 2):
+        models[k] = KMeans(n_clusters=k, n_init=10, random_state=42).fit(X_train)
+        silhouettes[k] = silhouette_score(X_train, models[k].labels_)
+    best_k = max(silhouettes, key=silhouettes.get)
+    best_kmeans = models[best_k]
+    print(f"best k = {best_k}, silhouette score {silhouettes[best_k]:.3f}")
+    """,
+    defines="best_kmeans")
 
 
 # --------------------------------------------------------------------------- exercise 11
 
 
 def _check_ex11(model):
+    """What the prompt asks for, and how it is checked:
+
+    * a fitted classifier pipeline (something with predict that is a classifier): a bare
+      KMeans, which only assigns clusters, is named;
+    * that uses k-means features: a KMeans step (alone, or next to the pixels in a union);
+    * fitted on the 64 pixel values;
+    * at least 0.93 test accuracy.
+    """
+    from sklearn.base import is_classifier
+
+    if isinstance(model, type):
+        expect_fitted(model, "classifier pipeline")
+    if isinstance(model, (KMeans, MiniBatchKMeans)):
+        raise Incorrect("this is a KMeans model on its own: it assigns cluster numbers, not "
+                        "digits. The exercise asks for a classifier that uses k-means features: "
+                        "make_pipeline(KMeans(n_clusters=k), LogisticRegression()), fitted on "
+                        "X_train and y_train.")
     if not hasattr(model, "predict"):
-        raise Incorrect(f"expected a fitted classifier (something with .predict), "
+        raise Incorrect(f"expected a fitted classifier pipeline (something with .predict), "
                         f"got a {type(model).__name__}.")
     expect_fitted(model, "classifier")
+    if not is_classifier(model):
+        raise Incorrect(f"the model ends with a {type(_final_step(model)).__name__}, which is not "
+                        "a classifier: end the pipeline with one (e.g. LogisticRegression).")
     _expect_64_features(model, "classifier")
     if not _contains_kmeans(model):
         raise Incorrect("the model does not use k-means: put a KMeans step in a pipeline "
@@ -153,36 +184,40 @@ def _check_ex11(model):
     return f"test accuracy {accuracy:.3f} with k-means features."
 
 
-def _solve_ex11():
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline, make_union
-    from sklearn.preprocessing import FunctionTransformer
-
-    X_train, X_valid, X_test, y_train, y_valid, y_test = load_digit_splits()
-    pixels_only = LogisticRegression(max_iter=1_000).fit(X_train, y_train)
-    print(f"pixels only: validation accuracy {pixels_only.score(X_valid, y_valid):.3f}")
-
-    best_model, best_accuracy = None, 0.0
-    for k in env.pick(full=[20, 40, 60, 80, 100, 150], quick=[40, 80]):
-        distances = KMeans(n_clusters=k, n_init=3, random_state=42)
-        reduced = make_pipeline(distances, LogisticRegression(max_iter=1_000))
-        both = make_pipeline(make_union(FunctionTransformer(), distances),
-                             LogisticRegression(max_iter=1_000))
-        for name, model in [("distances only", reduced), ("pixels + distances", both)]:
-            accuracy = model.fit(X_train, y_train).score(X_valid, y_valid)
-            print(f"k={k:3d}, {name}: validation accuracy {accuracy:.3f}")
-            if accuracy > best_accuracy:
-                best_model, best_accuracy = model, accuracy
-    return best_model
-
-
 ex11 = Exercise(
     "ex11", "Use k-means clusters as features for a classifier", _check_ex11,
     hint="""KMeans is a transformer: in make_pipeline(KMeans(n_clusters=k), LogisticRegression())
     the classifier sees the k distances to the centroids. To keep the pixels as well, use
     make_union(FunctionTransformer(), KMeans(...)) as the first step. Loop over a few k,
     score each pipeline on the validation set and hand in the best fitted pipeline.""",
-    solution=_solve_ex11)
+    solution="""
+    from sklearn.cluster import KMeans
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    from helpers.exercises.ch09 import load_digit_splits
+
+    X_train, X_valid, X_test, y_train, y_valid, y_test = load_digit_splits()
+    pixels_only = LogisticRegression(max_iter=1_000).fit(X_train, y_train)
+    print(f"pixels only: validation accuracy {pixels_only.score(X_valid, y_valid):.3f}")
+
+    kmeans_pipeline, best_accuracy = None, 0.0
+    for k in [30, 60, 100]:
+        distances = KMeans(n_clusters=k, n_init=3, random_state=42)
+        candidates = {  # scaled distances: the logistic regression converges much faster
+            "distances only": make_pipeline(distances, StandardScaler(),
+                                            LogisticRegression(max_iter=1_000)),
+            "pixels + distances": make_pipeline(make_union(FunctionTransformer(), distances),
+                                                StandardScaler(), LogisticRegression(max_iter=1_000)),
+        }
+        for name, candidate in candidates.items():
+            accuracy = candidate.fit(X_train, y_train).score(X_valid, y_valid)
+            print(f"k={k:3d}, {name}: validation accuracy {accuracy:.3f}")
+            if accuracy > best_accuracy:
+                kmeans_pipeline, best_accuracy = candidate, accuracy
+    """,
+    defines="kmeans_pipeline")
 
 
 # --------------------------------------------------------------------------- exercise 12
@@ -192,13 +227,47 @@ def _final_step(model):
     return model.steps[-1][1] if isinstance(model, Pipeline) else model
 
 
+def _expect_variance_kept(pca) -> None:
+    kept = float(np.sum(pca.explained_variance_ratio_))
+    if kept < MIN_VARIANCE:
+        raise Incorrect(f"the PCA keeps {pca.n_components_} components, {kept:.1%} of the variance; "
+                        "the exercise asks for 99% (PCA(n_components=0.99)).")
+
+
 def _check_ex12(model):
+    """What the prompt asks for, and how it is checked:
+
+    * a fitted pipeline ``make_pipeline(pca, gm)``: a PCA step, then a GaussianMixture (a
+      bare mixture, a KMeans, a classifier are named, each with what to do);
+    * the PCA keeps 99% of the variance; the pipeline takes the 64 pixel values;
+    * it tells rotated and darkened test digits from normal ones: ROC AUC of at least 0.9
+      with score_samples() (lower density means more unusual).
+    """
+    if isinstance(model, type):
+        expect_fitted(model, "pipeline")
     final = _final_step(model)
+    if isinstance(final, (KMeans, MiniBatchKMeans)):
+        raise Incorrect("this ends with a KMeans: the exercise asks for a Gaussian mixture, whose "
+                        "score_samples() gives a density. Hand in make_pipeline(pca, gm) with a "
+                        "fitted GaussianMixture.")
     if not isinstance(final, (GaussianMixture, BayesianGaussianMixture)):
-        raise Incorrect("expected a fitted GaussianMixture, or a pipeline (e.g. PCA then "
-                        f"GaussianMixture) that ends with one; got a {type(final).__name__}.")
-    expect_fitted(model, "Gaussian mixture")
-    _expect_64_features(model, "model")
+        raise Incorrect("expected a fitted pipeline make_pipeline(pca, gm) that ends with a "
+                        f"GaussianMixture; got a {type(final).__name__}.")
+    if not isinstance(model, Pipeline):
+        n_features = getattr(model, "n_features_in_", None)
+        if n_features is not None and n_features < 64:
+            raise Incorrect(f"this GaussianMixture was fitted on {n_features} PCA features, so it "
+                            "cannot take pixel rows: hand in make_pipeline(pca, gm), which applies "
+                            "the fitted PCA first.")
+        raise Incorrect("the exercise asks to reduce the digits with PCA (99% of the variance) "
+                        "before the mixture: hand in make_pipeline(pca, gm).")
+    expect_fitted(model, "pipeline")
+    reducers = [step for _, step in model.steps[:-1] if isinstance(step, (PCA, IncrementalPCA))]
+    if not reducers:
+        raise Incorrect("the pipeline has no PCA step: reduce the digits with "
+                        "PCA(n_components=0.99) before the GaussianMixture.")
+    _expect_variance_kept(reducers[0])
+    _expect_64_features(model, "pipeline")
     best = None
     for X, _ in _candidate_scales():  # use the pixel scale the model was trained on
         normal = expect_array(model.score_samples(X), "densities of normal digits")
@@ -216,47 +285,60 @@ def _check_ex12(model):
             f"{np.median(odd):.1f} for rotated or darkened ones.")
 
 
-def _solve_ex12():
-    from sklearn.pipeline import make_pipeline
-
-    X_train, X_valid, X_test, y_train, y_valid, y_test = load_digit_splits()
-    pca = PCA(n_components=0.99, random_state=42).fit(X_train)
-    X_reduced = pca.transform(X_train)
-    print(f"PCA keeps {pca.n_components_} of 64 dimensions")
-
-    best_gm, best_bic = None, np.inf
-    for n_components in env.pick(full=[1, 2, 3, 4, 6, 8, 10], quick=[2, 4]):
-        gm = GaussianMixture(n_components=n_components, n_init=3, random_state=42)
-        bic = gm.fit(X_reduced).bic(X_reduced)
-        print(f"{n_components:2d} components: BIC {bic:,.0f}")
-        if bic < best_bic:
-            best_gm, best_bic = gm, bic
-
-    model = make_pipeline(pca, best_gm)
-    new_digits = pca.inverse_transform(best_gm.sample(20)[0])  # 20 generated images
-    print("generated digits:", new_digits.shape)
-    return model
-
-
 ex12 = Exercise(
     "ex12", "A Gaussian mixture as generator and anomaly detector", _check_ex12,
     hint="""Reduce X_train with PCA(n_components=0.99), fit GaussianMixture models with a few
     numbers of components on the reduced data and keep the lowest .bic(). make_pipeline(pca, gm)
     then has .score_samples() on raw pixel rows: compare it on X_test and on rotated or
     darkened copies (lower log-density means more unusual).""",
-    solution=_solve_ex12)
+    solution="""
+    import numpy as np
+    from sklearn.decomposition import PCA
+    from sklearn.mixture import GaussianMixture
+    from sklearn.pipeline import make_pipeline
+
+    from helpers.exercises.ch09 import load_digit_splits, rotate_digits
+
+    X_train, X_valid, X_test, y_train, y_valid, y_test = load_digit_splits()
+    pca = PCA(n_components=0.99, random_state=42).fit(X_train)
+    X_reduced = pca.transform(X_train)
+    print(f"PCA keeps {pca.n_components_} of 64 dimensions")
+
+    mixtures = {n: GaussianMixture(n_components=n, n_init=2, random_state=42).fit(X_reduced)
+                for n in [1, 2, 4, 6]}
+    bics = {n: gm.bic(X_reduced) for n, gm in mixtures.items()}
+    print("BIC:", {n: round(bic) for n, bic in bics.items()})
+    gm = mixtures[min(bics, key=bics.get)]
+
+    pca_gm_pipeline = make_pipeline(pca, gm)
+    new_digits = pca.inverse_transform(gm.sample(20)[0])  # 20 generated images, 64 pixels each
+    for name, images in [("normal", X_test), ("rotated", rotate_digits(X_test)),
+                         ("darkened", X_test * 0.3)]:
+        median = np.median(pca_gm_pipeline.score_samples(images))
+        print(f"{name:>8} test digits: median log-density {median:.1f}")
+    """,
+    defines="pca_gm_pipeline")
 
 
 # --------------------------------------------------------------------------- exercise 13
 
 
 def _check_ex13(pca):
+    """What the prompt asks for, and how it is checked:
+
+    * a fitted ``PCA`` (a pipeline, a class, an unfitted PCA are named);
+    * fitted on the 64 pixel values of X_train;
+    * keeping 99% of the variance (fewer components are named; all 64 too, since they rebuild
+      every image perfectly);
+    * its reconstruction error tells rotated test digits from normal ones (ROC AUC >= 0.95).
+    """
     expect_type(pca, (PCA, IncrementalPCA), "a fitted PCA")
     expect_fitted(pca, "PCA")
     _expect_64_features(pca, "PCA")
     if pca.n_components_ >= 64:
         raise Incorrect("the PCA keeps all 64 components, so it rebuilds every image perfectly "
                         "and the reconstruction error is zero everywhere: keep fewer components.")
+    _expect_variance_kept(pca)
 
     def errors(X):
         rebuilt = pca.inverse_transform(pca.transform(X))
@@ -274,21 +356,27 @@ def _check_ex13(pca):
             f"reconstruction error (ROC AUC {auc:.3f}).")
 
 
-def _solve_ex13():
-    X_train, X_valid, X_test, y_train, y_valid, y_test = load_digit_splits()
-    pca = PCA(n_components=0.99, random_state=42).fit(X_train)
-
-    def reconstruction_errors(X):
-        return ((pca.inverse_transform(pca.transform(X)) - X) ** 2).mean(axis=1)
-
-    print(f"mean error, normal digits:  {reconstruction_errors(X_test).mean():.4f}")
-    print(f"mean error, rotated digits: {reconstruction_errors(rotate_digits(X_test)).mean():.4f}")
-    return pca
-
-
 ex13 = Exercise(
     "ex13", "Anomaly detection with the PCA reconstruction error", _check_ex13,
     hint="""Fit PCA(n_components=0.99) on X_train. The reconstruction of X is
     pca.inverse_transform(pca.transform(X)); its mean squared difference with X, per row, is
     the reconstruction error. Compare it on X_test and on rotate_digits(X_test).""",
-    solution=_solve_ex13)
+    solution="""
+    from sklearn.decomposition import PCA
+
+    from helpers.exercises.ch09 import load_digit_splits, rotate_digits
+
+    X_train, X_valid, X_test, y_train, y_valid, y_test = load_digit_splits()
+    anomaly_pca = PCA(n_components=0.99, random_state=42).fit(X_train)
+
+
+    def reconstruction_errors(X):
+        rebuilt = anomaly_pca.inverse_transform(anomaly_pca.transform(X))
+        return ((rebuilt - X) ** 2).mean(axis=1)
+
+
+    for name, images in [("normal", X_test), ("rotated", rotate_digits(X_test)),
+                         ("darkened", X_test * 0.3)]:
+        print(f"{name:>8} test digits: mean error {reconstruction_errors(images).mean():.4f}")
+    """,
+    defines="anomaly_pca")

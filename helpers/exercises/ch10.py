@@ -25,6 +25,13 @@ def _huber_reference(errors: np.ndarray, delta: float) -> np.ndarray:
 
 
 def _check_ex5(huber):
+    """What the prompt asks for, and how it is checked:
+
+    * a function ``huber(y_true, y_pred, delta=1.0)`` (None returned is named);
+    * returning the loss of each instance, not their mean (a single number is named);
+    * equal to 0.5 e² for |e| <= delta and delta (|e| - delta / 2) beyond, for delta 1 and 2;
+    * written with TensorFlow operations, so that it can be differentiated.
+    """
     import tensorflow as tf
 
     expect_callable(huber, "a function huber(y_true, y_pred, delta=1.0)")
@@ -60,23 +67,17 @@ def _check_ex5(huber):
     return "matches the Huber loss for delta=1 and delta=2, and it is differentiable"
 
 
-def _solve_ex5():
-    import tensorflow as tf
-
-    def huber(y_true, y_pred, delta=1.0):
-        error = y_true - y_pred
-        abs_error = tf.abs(error)
-        quadratic = 0.5 * tf.square(error)  # small errors: like the MSE
-        linear = delta * (abs_error - 0.5 * delta)  # large errors: like the MAE
-        return tf.where(abs_error <= delta, quadratic, linear)
-
-    return huber
-
-
 # --------------------------------------------------------------------------- ex12: layer norm
 
 
 def _check_ex12(answer):
+    """What the prompt asks for, and how it is checked:
+
+    * a Keras layer class (or an instance), not Keras's own LayerNormalization;
+    * build() creates two trainable weights of shape input_shape[-1:], alpha at 1, beta at 0;
+    * call() returns alpha * (X - mean) / (std + 0.001) + beta over each instance's features:
+      the same as keras.layers.LayerNormalization, with the initial and with other weights.
+    """
     import keras
     import tensorflow as tf
 
@@ -143,9 +144,147 @@ def _check_ex12(answer):
     return f"largest difference from keras.layers.LayerNormalization: {difference:.1e}"
 
 
-def _solve_ex12():
+# --------------------------------------------------------------------------- ex13: custom loop
+
+
+#: Exercise 13's task: a few thousand MNIST images, a small classifier, a few epochs.
+LOOP_TRAIN_SIZE = 3_000
+LOOP_TEST_SIZE = 1_000
+LOOP_EPOCHS = 3
+LOOP_MIN_ACCURACY = 0.85
+
+
+def _loop_task():
+    """Images scaled to [0, 1] with integer labels, as a batched dataset, plus a held-out set."""
+    import tensorflow as tf
+
+    from helpers.data import load_mnist
+
+    (X_train, y_train), (X_test, y_test) = load_mnist(flatten=False)
+    X = (X_train[:LOOP_TRAIN_SIZE] / 255.0).astype(np.float32)
+    y = y_train[:LOOP_TRAIN_SIZE].astype(np.int64)
+    dataset = tf.data.Dataset.from_tensor_slices((X, y)).shuffle(len(X), seed=42).batch(64)
+    X_held = (X_test[:LOOP_TEST_SIZE] / 255.0).astype(np.float32)
+    return dataset, (X, y), (X_held, y_test[:LOOP_TEST_SIZE])
+
+
+def _loop_model():
+    import keras
+
+    init = keras.initializers.GlorotUniform(seed=42)
+    return keras.Sequential([
+        keras.Input(shape=(28, 28)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(64, activation="relu", kernel_initializer=init),
+        keras.layers.Dense(10, kernel_initializer=init),  # logits
+    ])
+
+
+def _check_ex13(train_loop):
+    """What the prompt asks for, and how it is checked:
+
+    * a function ``train_loop(model, dataset, n_epochs, optimizer, loss_fn)`` (a class, a
+      value, a function returning None are named);
+    * a custom loop (compile()/fit() is named) that trains the model it is given with the
+      optimizer it is given (a loop that trains a copy, or that never applies the gradients,
+      or that ignores the optimizer, is named);
+    * returning a list of n_epochs mean training losses (a wrong length, a sum instead of a
+      mean are named), which fall;
+    * on an image-classification task: a small classifier (Flatten, Dense(64), Dense(10)
+      logits) on a few thousand MNIST images scaled to [0, 1], with
+      SparseCategoricalCrossentropy(from_logits=True): held-out accuracy of at least 0.85.
+    """
+    import keras
+
+    expect_callable(train_loop, "a function train_loop(model, dataset, n_epochs, optimizer, loss_fn)")
+    if isinstance(train_loop, type):
+        raise Incorrect(f"expected a function train_loop(...), got the class {train_loop.__name__}.")
+    keras.utils.set_random_seed(42)  # the same shuffling and initial weights on every check
+    dataset, (X, y), (X_held, y_held) = _loop_task()
+    model = _loop_model()
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    optimizer = keras.optimizers.Adam(learning_rate=2e-3)
+    before = [w.copy() for w in model.get_weights()]
+    losses = call_student(train_loop, model, dataset, LOOP_EPOCHS, optimizer, loss_fn,
+                          what="your training loop")
+    expect_returned(losses, "your function", "the list of per-epoch mean losses")
+    losses = expect_array(losses, "per-epoch losses")
+    if losses.ndim != 1 or losses.size != LOOP_EPOCHS:
+        raise Incorrect(f"called with n_epochs={LOOP_EPOCHS}, your function should return one "
+                        f"mean loss per epoch ({LOOP_EPOCHS} numbers), but it returned "
+                        f"{losses.size}.")
+    if getattr(model, "optimizer", None) is not None:
+        raise Incorrect("the model was compiled: write the loop yourself (GradientTape, "
+                        "gradients, optimizer.apply_gradients) instead of compile() and fit().")
+    unchanged = all(np.allclose(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+    falling = bool(losses[-1] < 0.8 * losses[0])
+    if unchanged and falling:
+        raise Incorrect(f"your losses fell ({losses[0]:.3f} -> {losses[-1]:.3f}), but the model "
+                        "you were given did not change at all: your loop trains a copy. Train "
+                        "`model` itself (its trainable_variables), and do not clone it.")
+    if unchanged:
+        raise Incorrect("the model's weights did not change: compute the gradients of the loss "
+                        "with respect to model.trainable_variables and apply them with "
+                        "optimizer.apply_gradients().")
+    if int(optimizer.iterations.numpy()) == 0:
+        raise Incorrect("the model changed, but not through the optimizer you were given: use "
+                        "that optimizer's apply_gradients(), not one you create inside.")
+    logits = model(X_held, training=False)
+    accuracy = float(np.mean(np.argmax(np.asarray(logits), axis=1) == y_held))
+    final_loss = float(loss_fn(y, model(X, training=False)))
+    if losses[-1] > 5 * max(final_loss, 0.05):
+        raise Incorrect(f"your last epoch's loss ({losses[-1]:.3f}) is far above the model's loss "
+                        f"after training ({final_loss:.3f}): return the mean batch loss of each "
+                        "epoch, not their sum.")
+    if not falling:
+        raise Incorrect(f"the loss went from {losses[0]:.3f} (epoch 1) to {losses[-1]:.3f} "
+                        f"(epoch {LOOP_EPOCHS}): it should fall clearly. Check that every batch "
+                        "updates the weights and the sign of the update.")
+    if accuracy < LOOP_MIN_ACCURACY:
+        raise Incorrect(f"after training, the classifier's accuracy on {LOOP_TEST_SIZE:,} "
+                        f"held-out images is {accuracy:.3f}, below {LOOP_MIN_ACCURACY}: check "
+                        "that each batch's loss compares y_batch with model(X_batch) and that "
+                        "every batch of every epoch is used.")
+    return (f"loss {losses[0]:.3f} -> {losses[-1]:.3f} over {LOOP_EPOCHS} epochs; accuracy "
+            f"{accuracy:.3f} on {LOOP_TEST_SIZE:,} held-out MNIST images")
+
+
+# --------------------------------------------------------------------------- the exercises
+
+ex5 = Exercise(
+    "ex5", "Write the Huber loss as a function", _check_ex5,
+    hint="""
+    Compute error = y_true - y_pred, then use tf.where(tf.abs(error) <= delta, A, B) where A is
+    the quadratic part 0.5 * error**2 and B the linear part, chosen so that both parts are
+    equal at |error| = delta. Return one loss per instance: do not average.
+    """,
+    solution="""
+    import tensorflow as tf
+
+
+    def huber(y_true, y_pred, delta=1.0):
+        error = y_true - y_pred
+        size = tf.abs(error)
+        near = 0.5 * tf.square(error)  # small errors: like the MSE
+        far = delta * (size - 0.5 * delta)  # large errors: like the MAE, meeting at delta
+        return tf.where(size <= delta, near, far)
+    """,
+    defines="huber",
+)
+
+ex12 = Exercise(
+    "ex12", "Implement a layer-normalization layer", _check_ex12,
+    hint="""
+    Subclass keras.layers.Layer. In build(input_shape), create alpha and beta with
+    self.add_weight(shape=input_shape[-1:], initializer="ones" / "zeros"). In call(X), get the
+    mean and variance of each instance with tf.nn.moments(X, axes=-1, keepdims=True), then
+    return alpha * (X - mean) / (sqrt(variance) + epsilon) + beta, with epsilon = 0.001.
+    Pass the class itself to the check.
+    """,
+    solution="""
     import keras
     import tensorflow as tf
+
 
     class MyLayerNormalization(keras.layers.Layer):
         def __init__(self, epsilon=1e-3, **kwargs):
@@ -164,58 +303,24 @@ def _solve_ex12():
 
         def get_config(self):
             return {**super().get_config(), "epsilon": self.epsilon}
+    """,
+    defines="MyLayerNormalization",
+)
 
-    return MyLayerNormalization
-
-
-# --------------------------------------------------------------------------- ex13: custom loop
-
-
-def _check_ex13(train_loop):
-    import keras
-    import tensorflow as tf
-
-    expect_callable(train_loop, "a function train_loop(model, dataset, n_epochs, optimizer, loss_fn)")
-    rng = np.random.default_rng(42)
-    X = rng.normal(size=(512, 3)).astype(np.float32)
-    y = (X @ np.array([[2.0], [-1.0], [0.5]], dtype=np.float32) + 1.0
-         + 0.1 * rng.normal(size=(512, 1)).astype(np.float32))
-    dataset = tf.data.Dataset.from_tensor_slices((X, y)).shuffle(512, seed=42).batch(32)
-    initializer = keras.initializers.GlorotUniform(seed=42)
-    model = keras.Sequential([keras.Input(shape=(3,)),
-                              keras.layers.Dense(16, activation="relu", kernel_initializer=initializer),
-                              keras.layers.Dense(1, kernel_initializer=initializer)])
-    before = [w.copy() for w in model.get_weights()]
-    initial_mse = float(np.mean((model(X).numpy() - y) ** 2))
-    n_epochs = 5
-    losses = call_student(train_loop, model, dataset, n_epochs,
-                          keras.optimizers.SGD(learning_rate=0.05), keras.losses.MeanSquaredError(),
-                          what="your training loop")
-    expect_returned(losses, "your function", "the list of per-epoch mean losses")
-    losses = expect_array(losses, "per-epoch losses")
-    if losses.ndim != 1 or losses.size != n_epochs:
-        raise Incorrect(f"called with n_epochs={n_epochs}, your function should return one mean "
-                        f"loss per epoch ({n_epochs} numbers), but it returned {losses.size}.")
-    if all(np.allclose(a, b) for a, b in zip(before, model.get_weights(), strict=True)):
-        raise Incorrect("the model's weights did not change: apply the gradients to "
-                        "model.trainable_variables with optimizer.apply_gradients().")
-    final_mse = float(np.mean((model(X).numpy() - y) ** 2))
-    if not losses[-1] < 0.5 * losses[0]:
-        raise Incorrect(f"the loss went from {losses[0]:.3f} (epoch 1) to {losses[-1]:.3f} "
-                        f"(epoch {n_epochs}): it should fall clearly on this easy regression. "
-                        "Check the sign of the update and that each batch is used.")
-    if not final_mse < 0.5 * initial_mse:
-        raise Incorrect(f"the model passed in did not improve (MSE {initial_mse:.3f} before, "
-                        f"{final_mse:.3f} after): train the model you are given, not a copy.")
-    if abs(losses[-1] - final_mse) > max(0.5, 2 * final_mse):
-        raise Incorrect(f"your last epoch loss ({losses[-1]:.3f}) is far from the model's MSE "
-                        f"after training ({final_mse:.3f}): return the mean loss of each epoch.")
-    return f"loss {losses[0]:.3f} -> {losses[-1]:.3f} over {n_epochs} epochs"
-
-
-def _solve_ex13():
+ex13 = Exercise(
+    "ex13", "A custom training loop for an image classifier", _check_ex13,
+    hint="""
+    Loop over epochs (wrap range(n_epochs) in tqdm for a progress bar), and inside over the
+    batches of the dataset. For each batch: open a tf.GradientTape, compute
+    loss_fn(y_batch, model(X_batch, training=True)), get tape.gradient(loss,
+    model.trainable_variables) and call optimizer.apply_gradients(zip(gradients, variables)).
+    Average the batch losses of each epoch and return the list of these averages.
+    Decorating the step with @tf.function makes it much faster.
+    """,
+    solution="""
     import tensorflow as tf
     from tqdm.auto import tqdm
+
 
     def train_loop(model, dataset, n_epochs, optimizer, loss_fn):
         @tf.function
@@ -226,7 +331,7 @@ def _solve_ex13():
                 if model.losses:  # regularization losses, if the model has any
                     loss += tf.add_n(model.losses)
             gradients = tape.gradient(loss, model.trainable_variables)
-            optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+            optimizer.apply_gradients(zip(gradients, model.trainable_variables))
             return loss
 
         epoch_losses = []
@@ -239,43 +344,6 @@ def _solve_ex13():
             epoch_losses.append(total / n_batches)
             progress.set_postfix(loss=f"{epoch_losses[-1]:.4f}")
         return epoch_losses
-
-    return train_loop
-
-
-# --------------------------------------------------------------------------- the exercises
-
-ex5 = Exercise(
-    "ex5", "Write the Huber loss as a function", _check_ex5,
-    hint="""
-    Compute error = y_true - y_pred, then use tf.where(tf.abs(error) <= delta, A, B) where A is
-    the quadratic part 0.5 * error**2 and B the linear part, chosen so that both parts are
-    equal at |error| = delta. Return one loss per instance: do not average.
     """,
-    solution=_solve_ex5,
-)
-
-ex12 = Exercise(
-    "ex12", "Implement a layer-normalization layer", _check_ex12,
-    hint="""
-    Subclass keras.layers.Layer. In build(input_shape), create alpha and beta with
-    self.add_weight(shape=input_shape[-1:], initializer="ones" / "zeros"). In call(X), get the
-    mean and variance of each instance with tf.nn.moments(X, axes=-1, keepdims=True), then
-    return alpha * (X - mean) / (sqrt(variance) + epsilon) + beta, with epsilon = 0.001.
-    Pass the class itself to the check.
-    """,
-    solution=_solve_ex12,
-)
-
-ex13 = Exercise(
-    "ex13", "Write a custom training loop that returns per-epoch losses", _check_ex13,
-    hint="""
-    Loop over epochs (wrap range(n_epochs) in tqdm for a progress bar), and inside over the
-    batches of the dataset. For each batch: open a tf.GradientTape, compute
-    loss_fn(y_batch, model(X_batch, training=True)), get tape.gradient(loss,
-    model.trainable_variables) and call optimizer.apply_gradients(zip(gradients, variables)).
-    Average the batch losses of each epoch and return the list of these averages.
-    Decorating the step with @tf.function makes it much faster.
-    """,
-    solution=_solve_ex13,
+    defines="train_loop",
 )
