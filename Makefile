@@ -49,3 +49,41 @@ data: install  ## prefetch every dataset (for offline classrooms)
 
 clean:  ## remove generated figures and caches (keeps downloaded data)
 	rm -rf images .pytest_cache .ruff_cache
+
+# ---------------------------------------------------------------- compatibility lanes
+# `make test-compat ENV=colab|minimum`: the suite in a separate environment (.venv-ENV) built from
+# constraints/ENV.txt, with the course installed as Colab's setup cell installs it (a non-editable
+# pip install of the package, its dependencies held to the lane's versions), so that the notebooks
+# and the tests import the installed package and run on the lane's libraries.
+ENV           ?= colab
+COMPAT_VENV   := .venv-$(ENV)
+COMPAT_PYTHON ?= $(shell command -v python3.11 || echo $(PYTHON))
+# ruff and the originality tool are development tools (their verdict does not depend on library
+# versions); the project-root test is about a checkout, and the lane deliberately uses no checkout.
+# --noconftest: the root conftest.py (a GPU-cell report) would put the checkout on sys.path, and the
+# tests must import the installed package instead (tests/test_doctor.py checks that they do).
+COMPAT_SKIP   := --deselect tests/test_tooling.py::test_ruff_finds_nothing \
+                 --deselect tests/test_originality.py \
+                 --deselect tests/test_helpers.py::test_project_root_is_this_checkout
+
+.PHONY: test-compat
+test-compat:  ## the suite on other library versions: ENV=colab (Colab's) or ENV=minimum (the lower bounds)
+	@test -f constraints/$(ENV).txt || { echo "no constraints/$(ENV).txt: use ENV=colab or ENV=minimum" >&2; exit 2; }
+	@set -e; start=$$(date +%s); \
+	if [ ! -f $(COMPAT_VENV)/.installed ] || [ constraints/$(ENV).txt -nt $(COMPAT_VENV)/.installed ]; then \
+	  echo "lane $(ENV): building $(COMPAT_VENV) from constraints/$(ENV).txt with $(COMPAT_PYTHON)"; \
+	  rm -rf $(COMPAT_VENV); $(COMPAT_PYTHON) -m venv $(COMPAT_VENV); \
+	  $(COMPAT_VENV)/bin/python -m pip install --quiet -r constraints/$(ENV).txt; \
+	  touch $(COMPAT_VENV)/.installed; \
+	fi; \
+	src=$$(mktemp -d); cp -R pyproject.toml README.md LICENSE helpers "$$src"/; \
+	$(COMPAT_VENV)/bin/python -m pip uninstall --quiet --yes ml-course 2>/dev/null || true; \
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --no-cache-dir -c constraints/$(ENV).txt "$$src"; \
+	rm -rf "$$src"; \
+	echo "lane $(ENV): install $$(( $$(date +%s) - start )) s"
+	@cd notebooks && COURSE_QUICK=1 ../$(COMPAT_VENV)/bin/python -m helpers.doctor --no-gpu
+	@set -e; start=$$(date +%s); \
+	COURSE_QUICK=1 OMP_NUM_THREADS=1 COURSE_COMPAT_LANE=$(ENV) PYDEVD_DISABLE_FILE_VALIDATION=1 \
+	  $(COMPAT_VENV)/bin/pytest -n 2 --dist loadfile --noconftest $(COMPAT_SKIP) \
+	  || status=$$?; \
+	echo "lane $(ENV): tests $$(( $$(date +%s) - start )) s"; exit $${status:-0}
