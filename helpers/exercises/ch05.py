@@ -281,13 +281,19 @@ def _check_ex11(model):
     _expect_n_features(model, 8, "the numeric housing data")
     _, X_test, _, y_test = _housing_split()
     X_check, y_check = X_test.iloc[:HOUSING_CHECK_SIZE], y_test.iloc[:HOUSING_CHECK_SIZE].to_numpy()
+    # A district without total_bedrooms, as the data has a few: the pipeline must impute it.
+    X_check = X_check.copy()
+    X_check.iloc[0, X_check.columns.get_loc("total_bedrooms")] = np.nan
     try:
         predicted = np.asarray(model.predict(X_check), dtype=float).ravel()
     except ValueError as exc:
         if "NaN" in str(exc):
-            raise Incorrect("predict failed on missing values: total_bedrooms has a few NaNs, "
-                            "so put an imputer in the pipeline.") from None
+            raise Incorrect("predict failed on a district whose total_bedrooms is missing (the "
+                            "data has a few): put an imputer in the pipeline.") from None
         raise
+    if predicted.shape == y_check.shape and not np.isfinite(predicted[0]):
+        raise Incorrect("the prediction for a district whose total_bedrooms is missing is NaN: "
+                        "put an imputer in the pipeline.")
     if predicted.shape != y_check.shape or not np.all(np.isfinite(predicted)):
         raise Incorrect("the predictions should be one finite number per district.")
     if np.median(np.abs(predicted)) > 1_000:

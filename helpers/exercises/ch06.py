@@ -159,11 +159,6 @@ def _check_ex8(forest_predict):
                         "axis=0)), one per instance.")
     vote_accuracy = _accuracy(np.ravel(predictions) if len(shape) == 2 and 1 in shape
                               else predictions, y_fresh)
-    cuts = _boundary_cuts(forest_predict)
-    if cuts <= _SINGLE_TREE_CUTS:
-        raise Incorrect(f"the boundary of forest_predict cuts the plane at only {cuts} place{'' if cuts == 1 else 's'}, "
-                        "as a single small tree does: the predictions look like one tree's. Take "
-                        "the majority vote of the 1,000 trees' predictions for each instance.")
     X_train, _, y_train, _ = _exercise_split()
     single_tree = DecisionTreeClassifier(max_leaf_nodes=17, random_state=42).fit(X_train, y_train)
     tree_accuracy = single_tree.score(X_fresh, y_fresh)
@@ -172,6 +167,11 @@ def _check_ex8(forest_predict):
                         f"{VOTE_MARGIN} below a single tuned tree ({tree_accuracy:.3f}). Are the "
                         "small trees using the tuned hyperparameters, and is the vote taken "
                         "per instance (over the trees, not over the instances)?")
+    cuts = _boundary_cuts(forest_predict)
+    if cuts <= _SINGLE_TREE_CUTS:
+        raise Incorrect(f"the boundary of forest_predict cuts the plane at only {cuts} place{'' if cuts == 1 else 's'},"
+                        " as a single small tree does: the predictions look like one tree's. Take "
+                        "the majority vote of the 1,000 trees' predictions for each instance.")
     return (f"majority vote {vote_accuracy:.3f} vs a single tuned tree {tree_accuracy:.3f} "
             "on 10,000 fresh moons.")
 
