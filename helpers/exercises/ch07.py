@@ -11,7 +11,7 @@ import numpy as np
 
 from helpers import env
 from helpers.data import load_mnist
-from helpers.exercises import Exercise, Incorrect, expect_fitted
+from helpers.exercises import Exercise, Incorrect, expect_fitted, expect_type
 
 #: An ensemble passes if it is at most this far below its best member on the test set ...
 TOLERANCE = 0.005
@@ -93,8 +93,7 @@ def _check_ex8(voting_clf):
     """
     from sklearn.ensemble import VotingClassifier
 
-    if not isinstance(voting_clf, VotingClassifier):
-        raise Incorrect(f"expected a fitted VotingClassifier, got a {type(voting_clf).__name__}.")
+    expect_type(voting_clf, VotingClassifier, "a fitted VotingClassifier")
     expect_fitted(voting_clf, "voting classifier")
     members = [(name, member) for name, member in voting_clf.named_estimators_.items()
                if member != "drop"]
@@ -161,9 +160,7 @@ def _check_ex9(stacking_clf):
     """
     from sklearn.ensemble import StackingClassifier
 
-    if not isinstance(stacking_clf, StackingClassifier):
-        raise Incorrect(f"expected a fitted StackingClassifier, got a "
-                        f"{type(stacking_clf).__name__}.")
+    expect_type(stacking_clf, StackingClassifier, "a fitted StackingClassifier")
     expect_fitted(stacking_clf, "stacking classifier")
     members = [(name, member) for name, member in stacking_clf.named_estimators_.items()
                if member != "drop"]
