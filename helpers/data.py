@@ -71,8 +71,12 @@ RETRIES = 2
 TIMEOUT = 30
 #: Seconds to wait for another process that is fetching or extracting the same file.
 LOCK_TIMEOUT = 600
+#: Seconds during which a host that could not be reached is not tried again (so that fetching
+#: ten files from a firewalled network waits for one timeout per host, not one per file).
+HOST_MEMORY = 60
 
 _PART = ".part"
+_unreachable_hosts: dict[str, tuple[float, str]] = {}  # host -> (when, why)
 
 
 @dataclass(frozen=True)
@@ -468,7 +472,10 @@ _MISMATCH = "the file's SHA-256 checksum did not match the registry (corrupted o
 def _download_into(url: str, out, entry: RemoteFile, progress: bool) -> str | None:
     """Download ``url`` into the open file ``out``; None on success, else why it failed."""
     size = f" ({entry.size / 1e6:.1f} MB)" if entry.size else ""
-    reason = None
+    host = urllib.parse.urlsplit(url).netloc
+    when, reason = _unreachable_hosts.get(host, (-HOST_MEMORY, None))
+    if time.monotonic() - when < HOST_MEMORY:
+        return reason
     for attempt in range(1 + max(RETRIES, 0)):
         if attempt:
             print(f"  {reason}; trying again ({attempt} of {RETRIES})")
@@ -483,9 +490,12 @@ def _download_into(url: str, out, entry: RemoteFile, progress: bool) -> str | No
             bar.close()
             reason, transient = _explain(error, out.tell())
         else:
+            _unreachable_hosts.pop(host, None)
             if _stream_sha256(out) == entry.sha256:
                 return None
             reason, transient = _MISMATCH, True
+        if reason.startswith(("could not connect", "timed out: no connection")):
+            _unreachable_hosts[host] = (time.monotonic(), reason)
         if not transient:
             break
     return reason
@@ -830,6 +840,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted. No partial file was kept.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the output went to a pager or `head` that has stopped reading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as error:  # noqa: BLE001 - the command line reports, it does not crash
         print(f"Unexpected error ({type(error).__name__}: {error}). No partial file was kept; "
               f"please report this with the command you ran.", file=sys.stderr)

@@ -35,6 +35,7 @@ shared = _shared()
 server, cache, sample = shared.server, shared.cache, shared.sample
 PAYLOAD, ROOT, SAMPLE, sha256 = shared.PAYLOAD, shared.ROOT, shared.SAMPLE, shared.sha256
 base, leftovers, make_tgz = shared.base, shared.leftovers, shared.make_tgz
+closed_port_url = shared.closed_port_url
 offline_env, register_archive = shared.offline_env, shared.register_archive
 
 ROOT_USER = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -90,6 +91,21 @@ def test_eight_processes_load_housing_at_once_on_an_empty_cache(server, cache, t
     assert sum("Downloading housing.tgz" in out for out, _ in outputs) == 1  # downloaded once
     assert work_files(cache) == []
     assert (cache / "housing" / "housing.csv").read_bytes() == HOUSING_CSV
+
+
+def test_threads_of_one_process_fetch_the_same_file_once(server, cache, sample, monkeypatch, capsys):
+    import threading
+
+    monkeypatch.setenv("COURSE_DATA_MIRROR", base(server, "slow"))
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(data.fetch(SAMPLE, progress=False)))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert results == [cache / SAMPLE] * 4 and (cache / SAMPLE).read_bytes() == PAYLOAD
+    assert capsys.readouterr().out.count("Downloading") == 1
 
 
 # --------------------------------------------------------------------------- killed download
@@ -151,6 +167,30 @@ def test_stalled_server_times_out_with_the_right_reason(server, cache, sample, m
     assert f"{mirror}/{SAMPLE}: timed out: the server stopped sending after 64 KiB (no data for 1 s)" in message
     assert elapsed < 10, f"took {elapsed:.1f} s"  # one attempt of ~1 s: a timeout is not retried
     assert leftovers(cache) == []
+
+
+def test_an_unreachable_host_is_tried_once_for_many_files(cache, monkeypatch):
+    """Ten files on a host that cannot be reached cost one connection attempt, not ten."""
+    import requests
+    import urllib3
+
+    calls = []
+    url = closed_port_url()
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        raise requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, args[0], "refused"))
+
+    monkeypatch.setattr(requests, "get", counting)
+    names = [f"far/{i}.bin" for i in range(10)]
+    for name in names:
+        monkeypatch.setitem(data.REGISTRY, name, data.RemoteFile(name, sha256(b"x"), 1, (url + name,), "test"))
+    assert data.main(["download", "far"]) == 1
+    assert len(calls) == 1
+    monkeypatch.setattr(data, "HOST_MEMORY", 0)  # after a while, the host is tried again
+    with pytest.raises(data.DataError, match="could not connect"):
+        data.fetch(names[0])
+    assert len(calls) == 2
 
 
 # --------------------------------------------------------------------------- archives
