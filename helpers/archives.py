@@ -26,6 +26,8 @@ from pathlib import Path, PurePosixPath
 
 #: The manifest written inside every extracted folder.
 MANIFEST = ".extracted.json"
+#: What :func:`extraction_problem` says of a folder without a manifest (e.g. extracted by hand).
+NO_MANIFEST = "its manifest is missing"
 #: Suffixes of the temporary folders; leftovers of a killed process are removed by :func:`remove_leftovers`.
 WORK_SUFFIXES = (".extracting", ".old")
 
@@ -184,7 +186,7 @@ def extraction_problem(dest: Path, archive_sha256: str) -> str | None:
         manifest = json.loads((dest / MANIFEST).read_text(encoding="utf-8"))
         files = manifest["files"]
     except FileNotFoundError:
-        return "its manifest is missing"
+        return NO_MANIFEST
     except (OSError, ValueError, KeyError, TypeError):
         return "its manifest is unreadable"
     if manifest.get("archive_sha256") != archive_sha256:

@@ -647,7 +647,7 @@ def extract(name: str) -> Path:
         problem = archives.extraction_problem(dest, entry.sha256)
         if problem is None:
             return dest
-        if problem != "not extracted":
+        if problem not in ("not extracted", archives.NO_MANIFEST):  # the latter: an older course version
             print(f"The extracted copy of {name} is out of date ({problem}); extracting it again.")
         try:
             archives.remove_leftovers(dest)
