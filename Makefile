@@ -66,6 +66,9 @@ COMPAT_SKIP   := --deselect tests/test_tooling.py::test_ruff_finds_nothing \
                  --deselect tests/test_originality.py \
                  --deselect tests/test_helpers.py::test_project_root_is_this_checkout
 
+# The minimum lane checks that the notebooks run; the pinned and colab lanes also compare outputs.
+COMPAT_NBVAL_minimum := --nbval-sanitize-with constraints/run-only.cfg
+
 .PHONY: test-compat
 test-compat:  ## the suite on other library versions: ENV=colab (Colab's) or ENV=minimum (the lower bounds)
 	@test -f constraints/$(ENV).txt || { echo "no constraints/$(ENV).txt: use ENV=colab or ENV=minimum" >&2; exit 2; }
@@ -84,6 +87,6 @@ test-compat:  ## the suite on other library versions: ENV=colab (Colab's) or ENV
 	@cd notebooks && COURSE_QUICK=1 ../$(COMPAT_VENV)/bin/python -m helpers.doctor --no-gpu
 	@set -e; start=$$(date +%s); \
 	COURSE_QUICK=1 OMP_NUM_THREADS=1 COURSE_COMPAT_LANE=$(ENV) PYDEVD_DISABLE_FILE_VALIDATION=1 \
-	  $(COMPAT_VENV)/bin/pytest -n 2 --dist loadfile --noconftest $(COMPAT_SKIP) \
+	  $(COMPAT_VENV)/bin/pytest -n 2 --dist loadfile --noconftest $(COMPAT_SKIP) $(COMPAT_NBVAL_$(ENV)) \
 	  || status=$$?; \
 	echo "lane $(ENV): tests $$(( $$(date +%s) - start )) s"; exit $${status:-0}

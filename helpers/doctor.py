@@ -47,7 +47,7 @@ TESTED: dict[str, tuple[str, str, str]] = {
     "palmerpenguins": ("0.1.4", "0.1.4", "0.1"),
     "filelock": ("3.12.0", "3.20.0", "4.2"),
     "tensorflow": ("2.16.1", "2.19.0", "2.21"),
-    "keras": ("3.1.1", "3.10.0", "3"),
+    "keras": ("3.5.0", "3.10.0", "3"),
 }
 OPTIONAL = {"tensorflow", "keras"}
 
