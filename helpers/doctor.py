@@ -374,8 +374,11 @@ def main(argv: list[str] | None = None) -> int:
     if any(a in {"-h", "--help"} for a in args):
         print("usage: python -m helpers.doctor [--no-gpu]\n\n" + (__doc__ or "").strip().split("\n\n")[0])
         return 0
+    gpu = "--no-gpu" not in args
+    if gpu:
+        print("Checking the course environment (asking TensorFlow for GPUs takes a few seconds)...", flush=True)
     try:
-        report = check(gpu="--no-gpu" not in args)
+        report = check(gpu=gpu)
         print(report)
         return 1 if report.problems else 0
     except Exception as exc:
