@@ -200,3 +200,12 @@ def test_compat_lane_imports_the_installed_package():
     installed = Path(helpers.__file__).resolve()
     assert ROOT / "helpers" not in installed.parents, f"the lane imported the checkout: {installed}"
     assert "site-packages" in installed.parts
+
+
+def test_colab_is_recognised_from_a_terminal_too(monkeypatch, no_gpu_probe):
+    # `!python -m helpers.doctor` on Colab has no google.colab module, only Colab's variables
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")
+    assert "Google Colab" in finding(doctor.check(gpu=False), "running on").detail
+    monkeypatch.delenv("COLAB_RELEASE_TAG")
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    assert finding(doctor.check(gpu=False), "running on").detail.startswith("local")
