@@ -138,6 +138,8 @@ def _check_ex2(shift_image):
     * moves dx pixels right (left if negative) and dy down (up if negative); the wrong
       direction is named;
     * fills what it uncovers with zeros (no wrapping around), and leaves its input unchanged.
+
+    Left to the student (not checked): training on the augmented set.
     """
     from helpers.data import load_mnist
 
@@ -463,6 +465,8 @@ def _check_ex4(model):
     * a fitted pipeline that takes a list of raw email texts;
     * and predicts 1 (or "spam") for spam, 0 for ham: at least 7 of 8 short made-up emails
       (half spam, half ham) right.
+
+    Left to the student (not checked): precision and recall on their own test split.
     """
     if not hasattr(model, "predict"):
         raise Incorrect(f"expected a fitted text-classification pipeline (with .predict), got "

@@ -143,6 +143,8 @@ def _check_ex8(forest_predict):
     * a majority vote over many trees trained on different subsets: its decision boundary
       must be finer than any single small tree's (a single tree's predictions are named);
     * at least as good as a single tuned tree on 10,000 fresh moons (within 0.01).
+
+    Left to the student (not checked): the accuracy of the small trees on their own.
     """
     if not callable(forest_predict):
         raise Incorrect(f"expected a function forest_predict(X) that returns the majority vote, "

@@ -36,6 +36,8 @@ def _check_ex9(model):
     * the PCA keeps 95% of the variance (less than 94% is named);
     * it takes the 784 raw pixels (scaling, if any, inside the pipeline);
     * test accuracy above the bar of the mode (0.93 full, 0.90 quick).
+
+    Left to the student (not checked): the comparison of training times.
     """
     from sklearn.decomposition import PCA, IncrementalPCA
     from sklearn.ensemble import RandomForestClassifier
@@ -128,6 +130,8 @@ def _check_ex10(embedding):
       suggests 5,000 in full mode and 1,000 in quick mode);
     * a real embedding (not constant), that separates the digits: 5-nearest-neighbours
       accuracy of at least 0.75 on the 2-D points.
+
+    Left to the student (not checked): the plot, and the other methods (PCA, LLE, MDS).
     """
     from helpers.data import load_mnist
 

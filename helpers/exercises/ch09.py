@@ -96,6 +96,8 @@ def _check_ex10(kmeans):
     * fitted on the 64 pixel values of the digits (X_train, scaled or not);
     * a number of clusters chosen well: between 5 and 100, with a silhouette score of at
       least 0.14 on all 1,797 digits.
+
+    Left to the student (not checked): looking at the images of each cluster.
     """
     expect_type(kmeans, (KMeans, MiniBatchKMeans), "a fitted KMeans model")
     expect_fitted(kmeans, "KMeans model")
@@ -242,6 +244,8 @@ def _check_ex12(model):
     * the PCA keeps 99% of the variance; the pipeline takes the 64 pixel values;
     * it tells rotated and darkened test digits from normal ones: ROC AUC of at least 0.9
       with score_samples() (lower density means more unusual).
+
+    Left to the student (not checked): generating digits with sample() and showing them.
     """
     if isinstance(model, type):
         expect_fitted(model, "pipeline")

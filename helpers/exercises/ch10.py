@@ -193,6 +193,8 @@ def _check_ex13(train_loop):
     * on an image-classification task: a small classifier (Flatten, Dense(64), Dense(10)
       logits) on a few thousand MNIST images scaled to [0, 1], with
       SparseCategoricalCrossentropy(from_logits=True): held-out accuracy of at least 0.85.
+
+    Left to the student (not checked): the tqdm progress bar, and the bonus (two optimizers).
     """
     import keras
 
