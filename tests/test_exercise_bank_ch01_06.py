@@ -11,7 +11,7 @@ from exercise_bank import CORRECT, INCORRECT, NOT_ATTEMPTED, Bank, check_counts,
 
 from helpers.exercises import ch01, ch03, ch04, ch05, ch06
 
-bank = Bank("bank")
+bank = Bank()
 answer = bank.answer
 
 # --------------------------------------------------------------------------- chapter 1

@@ -12,7 +12,7 @@ from exercise_bank import CORRECT, INCORRECT, NOT_ATTEMPTED, Bank, check_counts,
 
 from helpers.exercises import ch02, ch07, ch08
 
-bank = Bank("bank")
+bank = Bank()
 answer = bank.answer
 
 # --------------------------------------------------------------------------- chapter 2

@@ -11,7 +11,7 @@ from exercise_bank import CORRECT, INCORRECT, NOT_ATTEMPTED, Bank, check_counts,
 
 from helpers.exercises import ch09, ch10
 
-bank = Bank("bank")
+bank = Bank()
 answer = bank.answer
 
 # --------------------------------------------------------------------------- chapter 9
