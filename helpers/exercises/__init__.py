@@ -46,6 +46,7 @@ __all__ = [
     "expect_type",
     "call_student",
     "expect_returned",
+    "a_type",
 ]
 
 
@@ -216,6 +217,12 @@ class Exercise:
 # --------------------------------------------------------------------------- checker tools
 
 
+def a_type(value: Any) -> str:
+    """'an int', 'a list', 'an ndarray': the type of ``value`` with its article."""
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
 def _refuse_class(answer: Any, what: str) -> None:
     """A class where an object was expected is a common slip: say how to fix it."""
     if isinstance(answer, type):
@@ -228,12 +235,12 @@ def expect_type(answer: Any, types, what: str) -> None:
     _refuse_class(answer, what)
     if not isinstance(answer, types):
         names = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
-        raise Incorrect(f"expected {what} ({names}), got a {type(answer).__name__}.")
+        raise Incorrect(f"expected {what} ({names}), got {a_type(answer)}.")
 
 
 def expect_callable(answer: Any, what: str = "a function") -> None:
     if not callable(answer):
-        raise Incorrect(f"expected {what}, got a {type(answer).__name__}.")
+        raise Incorrect(f"expected {what}, got {a_type(answer)}.")
 
 
 def expect_fitted(model: Any, what: str = "model") -> None:
@@ -244,7 +251,7 @@ def expect_fitted(model: Any, what: str = "model") -> None:
     _refuse_class(model, f"a fitted {what}")
     if not hasattr(model, "fit"):
         raise Incorrect(f"expected a scikit-learn {what} (something with .fit), "
-                        f"got a {type(model).__name__}.")
+                        f"got {a_type(model)}.")
     try:
         check_is_fitted(model)
     except NotFittedError:
@@ -275,7 +282,7 @@ def expect_close(value: float, expected: float, what: str, rtol: float = 0.01, a
     try:
         value = float(value)
     except (TypeError, ValueError):
-        raise Incorrect(f"the {what} should be a number, got a {type(value).__name__}.") from None
+        raise Incorrect(f"the {what} should be a number, got {a_type(value)}.") from None
     if not np.isfinite(value):
         raise Incorrect(f"the {what} is NaN or infinite.")
     if not np.isclose(value, expected, rtol=rtol, atol=atol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.exercises import Exercise, Incorrect, expect_array, expect_fitted
+from helpers.exercises import Exercise, Incorrect, a_type, expect_array, expect_fitted
 
 GDP = "GDP per capita (USD)"
 SATISFACTION = "Life satisfaction"
@@ -98,7 +98,7 @@ def _check_ex21(model) -> str:
     expect_fitted(estimator, "k-nearest neighbors regressor")
     if not isinstance(estimator, KNeighborsRegressor):
         raise Incorrect(f"expected a KNeighborsRegressor (or a search over one), "
-                        f"got a {type(estimator).__name__}.")
+                        f"got {a_type(estimator)}.")
     x, y = _lifesat_xy()
     X = x.reshape(-1, 1)
     if estimator.n_features_in_ != 1:

@@ -26,6 +26,7 @@ from helpers import env
 from helpers.exercises import (
     Exercise,
     Incorrect,
+    a_type,
     call_student,
     expect_fitted,
     expect_type,
@@ -393,9 +394,9 @@ def _check_ex4(transformer_class):
     if not isinstance(transformer_class, type):
         if callable(transformer_class) and not hasattr(transformer_class, "fit"):
             raise Incorrect("expected your transformer class (for example FeatureFromRegressor), "
-                            f"got a {type(transformer_class).__name__}.")
+                            f"got {a_type(transformer_class)}.")
         raise Incorrect("pass the class itself (FeatureFromRegressor), not an instance or a "
-                        f"value: got a {type(transformer_class).__name__}.")
+                        f"value: got {a_type(transformer_class)}.")
     knn = KNeighborsRegressor(n_neighbors=5)
     transformer = call_student(transformer_class, knn, what="FeatureFromRegressor(estimator)")
     for method in ("fit", "transform", "fit_transform", "get_params", "get_feature_names_out"):
@@ -507,7 +508,7 @@ def _check_ex6(scaler_class):
 
     if not isinstance(scaler_class, type):
         raise Incorrect("pass the class itself (StandardScalerClone), not an instance or a "
-                        f"value: got a {type(scaler_class).__name__}.")
+                        f"value: got {a_type(scaler_class)}.")
     rng = np.random.default_rng(42)
     X = rng.normal(loc=[5.0, -2.0, 100.0], scale=[2.0, 0.5, 30.0], size=(200, 3))
     for with_mean in (True, False):

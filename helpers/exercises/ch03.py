@@ -13,6 +13,7 @@ from helpers import env
 from helpers.exercises import (
     Exercise,
     Incorrect,
+    a_type,
     call_student,
     expect_callable,
     expect_fitted,
@@ -470,7 +471,7 @@ def _check_ex4(model):
     """
     if not hasattr(model, "predict"):
         raise Incorrect(f"expected a fitted text-classification pipeline (with .predict), got "
-                        f"a {type(model).__name__}.")
+                        f"{a_type(model)}.")
     expect_fitted(model, "pipeline")
     texts = [text for text, _ in _CHECK_EMAILS]
     truth = np.array([label for _, label in _CHECK_EMAILS]) == 1

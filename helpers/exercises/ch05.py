@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import env
-from helpers.exercises import Exercise, Incorrect, expect_fitted
+from helpers.exercises import Exercise, Incorrect, a_type, expect_fitted
 
 MAX_ANGLE_DEGREES = 10.0
 MAX_SHIFT_CM = 0.25
@@ -90,7 +90,7 @@ def _check_ex9(models):
         kind = next((cls.__name__ for cls in (LinearSVC, SVC, SGDClassifier) if isinstance(core, cls)),
                     None)
         if kind is None:
-            raise Incorrect(f"a {type(core).__name__} is not one of LinearSVC, SVC or SGDClassifier.")
+            raise Incorrect(f"{a_type(core)} is not one of LinearSVC, SVC or SGDClassifier.")
         if kind in by_kind:
             raise Incorrect(f"there are two {kind} models: hand in one of each class.")
         if kind == "SVC" and core.kernel != "linear":
@@ -194,7 +194,7 @@ def _check_ex10(model):
     expect_fitted(model, "classifier")
     core = _final_estimator(model)
     if not isinstance(core, (SVC, LinearSVC, NuSVC)):
-        raise Incorrect(f"the model is a {type(core).__name__}; the exercise asks for an SVM "
+        raise Incorrect(f"the model is {a_type(core)}; the exercise asks for an SVM "
                         "classifier (LinearSVC or SVC, alone or in a pipeline).")
     _expect_n_features(model, 13, "the wine dataset")
     X_train, X_test, _, y_test = _wine_split()
@@ -276,7 +276,7 @@ def _check_ex11(model):
     expect_fitted(model, "regressor")
     core = _final_estimator(model)
     if not isinstance(core, (SVR, LinearSVR, NuSVR)):
-        raise Incorrect(f"the model is a {type(core).__name__}; the exercise asks for an SVM "
+        raise Incorrect(f"the model is {a_type(core)}; the exercise asks for an SVM "
                         "regressor (SVR or LinearSVR, alone or in a pipeline).")
     _expect_n_features(model, 8, "the numeric housing data")
     _, X_test, _, y_test = _housing_split()

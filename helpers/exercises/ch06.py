@@ -11,6 +11,7 @@ import numpy as np
 from helpers.exercises import (
     Exercise,
     Incorrect,
+    a_type,
     call_student,
     expect_array,
     expect_fitted,
@@ -65,7 +66,7 @@ def _check_ex7(model):
     expect_fitted(tree, "decision tree")
     if not isinstance(tree, DecisionTreeClassifier):
         raise Incorrect(f"the exercise asks for a single DecisionTreeClassifier (or the grid "
-                        f"search around one), got a {type(tree).__name__}.")
+                        f"search around one), got {a_type(tree)}.")
     if getattr(tree, "n_features_in_", 2) != 2:
         raise Incorrect(f"the model expects {tree.n_features_in_} features; the moons have 2.")
     X_fresh, y_fresh = _fresh_moons()
@@ -148,7 +149,7 @@ def _check_ex8(forest_predict):
     """
     if not callable(forest_predict):
         raise Incorrect(f"expected a function forest_predict(X) that returns the majority vote, "
-                        f"got a {type(forest_predict).__name__}.")
+                        f"got {a_type(forest_predict)}.")
     from sklearn.tree import DecisionTreeClassifier
 
     X_fresh, y_fresh = _fresh_moons()

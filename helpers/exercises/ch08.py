@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import env
-from helpers.exercises import Exercise, Incorrect, expect_array, expect_fitted
+from helpers.exercises import Exercise, Incorrect, a_type, expect_array, expect_fitted
 
 # Exercise 9: test accuracy the PCA + random forest pipeline must reach. The book reports
 # about 0.95 with 60,000 training images; quick mode trains on 8,000 and gets a little less.
@@ -47,7 +47,7 @@ def _check_ex9(model):
 
     if not isinstance(model, Pipeline):
         raise Incorrect(f"expected a scikit-learn Pipeline (PCA, then a random forest), "
-                        f"got a {type(model).__name__}.")
+                        f"got {a_type(model)}.")
     expect_fitted(model, "pipeline")
     steps = [step for _, step in model.steps]
     reducers = [step for step in steps[:-1] if isinstance(step, PCA | IncrementalPCA)]

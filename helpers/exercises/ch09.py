@@ -18,7 +18,7 @@ from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-from helpers.exercises import Exercise, Incorrect, expect_array, expect_fitted, expect_type
+from helpers.exercises import Exercise, Incorrect, a_type, expect_array, expect_fitted, expect_type
 
 __all__ = ["ex10", "ex11", "ex12", "ex13", "load_digit_splits", "rotate_digits"]
 
@@ -168,7 +168,7 @@ def _check_ex11(model):
                         "X_train and y_train.")
     if not hasattr(model, "predict"):
         raise Incorrect(f"expected a fitted classifier pipeline (something with .predict), "
-                        f"got a {type(model).__name__}.")
+                        f"got {a_type(model)}.")
     expect_fitted(model, "classifier")
     if not is_classifier(model):
         raise Incorrect(f"the model ends with a {type(_final_step(model)).__name__}, which is not "
@@ -256,7 +256,7 @@ def _check_ex12(model):
                         "fitted GaussianMixture.")
     if not isinstance(final, (GaussianMixture, BayesianGaussianMixture)):
         raise Incorrect("expected a fitted pipeline make_pipeline(pca, gm) that ends with a "
-                        f"GaussianMixture; got a {type(final).__name__}.")
+                        f"GaussianMixture; got {a_type(final)}.")
     if not isinstance(model, Pipeline):
         n_features = getattr(model, "n_features_in_", None)
         if n_features is not None and n_features < 64:

@@ -10,6 +10,7 @@ import numpy as np
 from helpers.exercises import (
     Exercise,
     Incorrect,
+    a_type,
     call_student,
     expect_array,
     expect_callable,
@@ -90,7 +91,7 @@ def _check_ex12(answer):
         layer = answer
     if not isinstance(layer, keras.layers.Layer):
         raise Incorrect("expected your layer class (or an instance of it), a subclass of "
-                        f"keras.layers.Layer; got a {type(answer).__name__}.")
+                        f"keras.layers.Layer; got {a_type(answer)}.")
     if isinstance(layer, keras.layers.LayerNormalization):
         raise Incorrect("that is Keras's own LayerNormalization: write your own layer class.")
 
@@ -196,11 +197,11 @@ def _check_ex13(train_loop):
 
     Left to the student (not checked): the tqdm progress bar, and the bonus (two optimizers).
     """
-    import keras
-
     expect_callable(train_loop, "a function train_loop(model, dataset, n_epochs, optimizer, loss_fn)")
     if isinstance(train_loop, type):
         raise Incorrect(f"expected a function train_loop(...), got the class {train_loop.__name__}.")
+    import keras
+
     keras.utils.set_random_seed(42)  # the same shuffling and initial weights on every check
     dataset, (X, y), (X_held, y_held) = _loop_task()
     model = _loop_model()
