@@ -3,6 +3,7 @@ must fail with a message that names the problem (see tests/exercise_bank.py)."""
 
 from __future__ import annotations
 
+import warnings
 from functools import cache
 
 import numpy as np
@@ -458,11 +459,14 @@ answer(ch05.ex9, "two LinearSVCs", INCORRECT, "there are two LinearSVC")(
 answer(ch05.ex9, "RBF kernel", INCORRECT, "kernel='linear'")(lambda: separable(svc_kernel="rbf"))
 @answer(ch05.ex9, "SGD on unscaled features, few epochs", INCORRECT, "tilted")
 def ex9_sgd_unscaled():
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import SGDClassifier
 
     models = separable()
     X, y = ch05._setosa_versicolor()
-    return models[:2] + [SGDClassifier(max_iter=5, random_state=42).fit(X, y)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # stopped early on purpose
+        return models[:2] + [SGDClassifier(max_iter=5, random_state=42).fit(X, y)]
 answer(ch05.ex9, "four features", INCORRECT, "trained on 4 features")(
     lambda: separable(features=4))
 
