@@ -159,6 +159,8 @@ def test_money_is_not_written_with_escaped_dollars(chapter):
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             assert "\\$" not in cell.source, cell.source[:200]
+            money = re.search(r"\$\d{1,3}(,\d{3})+", cell.source)
+            assert not money, f"write money as USD: {money.group(0)}"
 
 
 def test_answer_toggles_sit_inside_their_list_item(chapter):
