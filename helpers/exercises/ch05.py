@@ -150,7 +150,7 @@ ex9 = Exercise(
     C = 5
     alpha = 1 / (C * len(X))  # SGDClassifier's alpha plays the role of 1 / (C * m)
     linear_svc = make_pipeline(StandardScaler(),
-                               LinearSVC(loss="hinge", C=C, random_state=42)).fit(X, y)
+                               LinearSVC(loss="hinge", C=C, dual=True, random_state=42)).fit(X, y)
     svc = make_pipeline(StandardScaler(), SVC(kernel="linear", C=C)).fit(X, y)
     sgd_clf = make_pipeline(StandardScaler(),
                             SGDClassifier(alpha=alpha, max_iter=1000, tol=None,
@@ -231,8 +231,8 @@ ex10 = Exercise(
     X_train, X_test, y_train, y_test = train_test_split(wine.data, wine.target, random_state=42)
 
     candidates = {
-        "LinearSVC, unscaled": LinearSVC(random_state=42),
-        "LinearSVC, scaled": make_pipeline(StandardScaler(), LinearSVC(random_state=42)),
+        "LinearSVC, unscaled": LinearSVC(dual=False, random_state=42),
+        "LinearSVC, scaled": make_pipeline(StandardScaler(), LinearSVC(dual=False, random_state=42)),
         "SVC (RBF), scaled": make_pipeline(StandardScaler(), SVC(random_state=42)),
     }
     cv_accuracy = {name: cross_val_score(model, X_train, y_train, cv=5).mean()
