@@ -4,6 +4,7 @@ tests/exercise_bank.py)."""
 
 from __future__ import annotations
 
+import inspect
 from functools import cache
 
 import numpy as np
@@ -519,8 +520,10 @@ def tsne(n=1_000, reduce_first=False):
     images = X[:n] / 255.0
     if reduce_first:
         images = pca(30).fit_transform(images)
+    # scikit-learn 1.5 renamed n_iter to max_iter; the minimum lane runs 1.4
+    iterations = "max_iter" if "max_iter" in inspect.signature(TSNE).parameters else "n_iter"
     return TSNE(n_components=2, init="random" if reduce_first else "pca", perplexity=25,
-                max_iter=500, random_state=0).fit_transform(images)
+                random_state=0, **{iterations: 500}).fit_transform(images)
 
 
 answer(ch08.ex10, "t-SNE with perplexity 25", CORRECT, "5-nearest-neighbours accuracy")(tsne)
