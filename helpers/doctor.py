@@ -154,9 +154,6 @@ def _check_version(name: str) -> Finding:
         return Finding(PROBLEM, label, "not installed",
                        f'Install it: pip install "{name}>={low}" (or pip install -r requirements.txt).')
     if name == "python" and _release(version) < _release(low):
-        if _release(version) >= (3, 10):  # pyproject's requires-python, not tested by a lane
-            return Finding(NOTE, label, f"{version} is older than tested ({tested})",
-                           f"It may work; if a notebook fails, use Python {low} or newer.")
         return Finding(PROBLEM, label, f"{version} is older than the course supports ({tested})",
                        f"Use Python {low} or newer (a new virtual environment, or Colab).")
     if _release(version) < _release(low):

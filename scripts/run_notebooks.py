@@ -22,7 +22,7 @@ import platform
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -225,7 +225,7 @@ def bench(paths: list[Path], full: bool, merge: bool = False) -> int:
     lines = [
         f"# Notebook benchmark: {'full' if full else 'quick'} mode",
         "",
-        f"Produced by `make bench{'-full' if full else ''}` on {datetime.now(timezone.utc):%Y-%m-%d}: "
+        f"Produced by `make bench{'-full' if full else ''}` on {datetime.now(UTC):%Y-%m-%d}: "
         f"each notebook executed top to bottom in a fresh kernel, one at a time"
         + (" (rows of notebooks not named in the last run keep their earlier measurement)." if merge
            else "."),

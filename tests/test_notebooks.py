@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import importlib
 import re
+import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
-import tomllib
 
 from helpers.exercises import Exercise
 
