@@ -18,7 +18,6 @@ The doctor never raises: a check that fails internally becomes one line of the r
 
 from __future__ import annotations
 
-import hashlib
 import html
 import importlib.metadata
 import importlib.util
@@ -243,25 +242,15 @@ def _check_gpu() -> Finding:
 # --------------------------------------------------------------------------- data
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _tally(folder: Path, registry) -> tuple[list[str], list[str], list[str]]:
-    """Registry files in ``folder``: (verified, corrupted, missing) paths."""
+    """Registry files in ``folder``: (verified, corrupted, missing) paths, judged as the
+    data layer judges its cache (an unreadable file counts as corrupted)."""
+    from helpers.data import _file_state
+
     verified, corrupted, missing = [], [], []
     for path, entry in registry.items():
-        local = folder / path
-        if not local.is_file():
-            missing.append(path)
-        elif _sha256(local) == entry.sha256:
-            verified.append(path)
-        else:
-            corrupted.append(path)
+        state = _file_state(folder / path, entry)
+        (verified if state == "ok" else missing if state == "missing" else corrupted).append(path)
     return verified, corrupted, missing
 
 
