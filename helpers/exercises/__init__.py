@@ -298,6 +298,20 @@ def expect_returned(value: Any, what: str = "your function", returns: str = "its
     return value
 
 
+def refuse_pixels_scaled_outside(what: str, raw_accuracy: float, scaled_accuracy: float,
+                                 good: float) -> None:
+    """MNIST checks hand a model the raw pixels (0 to 255) that ``load_mnist()`` returns. A model
+    that does clearly better on pixels divided by 255 was trained on images scaled outside it:
+    say so, instead of blaming its accuracy."""
+    if scaled_accuracy >= max(good, raw_accuracy + 0.05):
+        raise Incorrect(f"{what} scores {raw_accuracy:.4f} on the raw test pixels (0 to 255) but "
+                        f"{scaled_accuracy:.4f} on pixels divided by 255: it was trained on scaled "
+                        "images (scaled outside the model). The check hands it raw pixels, as "
+                        "load_mnist() returns them: train on the raw pixels, or put the scaling "
+                        "inside the model (for an ensemble, inside each member's pipeline), e.g. "
+                        "make_pipeline(FunctionTransformer(lambda X: X / 255), ...).")
+
+
 def call_student(function: Callable, *args, what: str = "your function", **kwargs) -> Any:
     """Call the student's function; turn its exceptions into an Incorrect with a short reason."""
     try:

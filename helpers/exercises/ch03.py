@@ -18,6 +18,7 @@ from helpers.exercises import (
     expect_callable,
     expect_fitted,
     expect_returned,
+    refuse_pixels_scaled_outside,
 )
 
 #: Test-set accuracy that exercise 1 asks for, in full and in quick mode.
@@ -72,12 +73,7 @@ def _check_ex1(model):
     bar = _accuracy_bar()
     if accuracy < bar:
         scaled = float(np.mean(_mnist_predictions(model, X_test / 255.0, "scaled") == y_test))
-        if scaled >= max(bar, accuracy + 0.05):
-            raise Incorrect(f"on the raw test pixels (0 to 255) your classifier scores "
-                            f"{accuracy:.4f}, but {scaled:.4f} on pixels divided by 255: it was "
-                            "trained on scaled images. The check hands it raw pixels, as "
-                            "load_mnist() returns them: put the scaling inside a pipeline, e.g. "
-                            "make_pipeline(FunctionTransformer(lambda X: X / 255), model).")
+        refuse_pixels_scaled_outside("your classifier", accuracy, scaled, good=bar)
         raise Incorrect(f"test accuracy {accuracy:.4f} is below {bar:.2f} ({env.mode()} mode; "
                         f"the bar is {FULL_BAR:.2f} in full mode and {QUICK_BAR:.2f} in quick "
                         f"mode, where the training set is smaller).")

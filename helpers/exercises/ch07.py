@@ -11,7 +11,13 @@ import numpy as np
 
 from helpers import env
 from helpers.data import load_mnist
-from helpers.exercises import Exercise, Incorrect, expect_fitted, expect_type
+from helpers.exercises import (
+    Exercise,
+    Incorrect,
+    expect_fitted,
+    expect_type,
+    refuse_pixels_scaled_outside,
+)
 
 #: An ensemble passes if it is at most this far below its best member on the test set ...
 TOLERANCE = 0.005
@@ -37,17 +43,6 @@ def _accuracy(model, X, y, what: str) -> float:
     return float(np.mean(predicted == y))
 
 
-def _expect_raw_pixels(model, X_test, y_test, accuracy: float, kind: str) -> None:
-    """A model trained on pixels scaled outside it does well on X / 255 only: say so."""
-    scaled = _accuracy(model, X_test / 255.0, y_test, f"your {kind}")
-    if scaled >= max(FLOOR, accuracy + 0.05):
-        raise Incorrect(f"your {kind} scores {accuracy:.4f} on the raw test pixels (0 to 255) but "
-                        f"{scaled:.4f} on pixels divided by 255: it was trained on images scaled "
-                        "outside the model. The check hands it raw pixels, as load_mnist() returns "
-                        "them: train on the raw pixels, or put the scaling inside each member's "
-                        "pipeline (make_pipeline(FunctionTransformer(lambda X: X / 255), ...)).")
-
-
 def _check_ensemble(model, members, kind: str) -> str:
     """Score ``model`` and its fitted ``members`` (name, estimator) on the MNIST test set."""
     classes = np.asarray(getattr(model, "classes_", []))
@@ -65,7 +60,8 @@ def _check_ensemble(model, members, kind: str) -> str:
     members_text = ", ".join(f"{name} {score:.4f}" for name, score in scores.items())
     bar = _bar()
     if accuracy < FLOOR or (accuracy < best - TOLERANCE and accuracy < bar):
-        _expect_raw_pixels(model, X_test, y_test, accuracy, kind)
+        scaled = _accuracy(model, X_test / 255.0, y_test, f"your {kind}")
+        refuse_pixels_scaled_outside(f"your {kind}", accuracy, scaled, good=FLOOR)
     if accuracy < FLOOR:
         raise Incorrect(f"the {kind}'s test accuracy is {accuracy:.4f}, below {FLOOR}: "
                         f"train stronger members (members: {members_text}).")
