@@ -1,4 +1,4 @@
-"""helpers.progress: a tqdm bar that follows the tasks joblib runs for scikit-learn."""
+"""helpers.progress_bars: a tqdm bar that follows the tasks joblib runs for scikit-learn."""
 
 import io
 
@@ -10,11 +10,11 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from helpers.progress import joblib_progress
+from helpers.progress_bars import joblib_progress_bar
 
 
 def _quiet(**kwargs):
-    return joblib_progress(file=io.StringIO(), **kwargs)
+    return joblib_progress_bar(file=io.StringIO(), **kwargs)
 
 
 def _square(x):

@@ -4,9 +4,9 @@ scikit-learn hands the training runs of ``cross_val_score``, ``GridSearchCV`` an
 joblib, whose own progress report (``verbose=...``) is a stream of text lines on stderr. This
 module shows a ``tqdm`` bar instead, advanced each time joblib reports a finished task::
 
-    from helpers.progress import joblib_progress
+    from helpers.progress_bars import joblib_progress_bar
 
-    with joblib_progress(total=45, desc="grid search"):
+    with joblib_progress_bar(total=45, desc="grid search"):
         search.fit(X, y)
 
 Only the first outermost joblib call made inside the ``with`` block moves the bar: the short
@@ -29,7 +29,7 @@ _active = threading.Lock()  # held while a bar is hooked in: the blocks do not n
 
 
 @contextmanager
-def joblib_progress(total: int | None = None, desc: str | None = None, unit: str = "fit",
+def joblib_progress_bar(total: int | None = None, desc: str | None = None, unit: str = "fit",
                     **tqdm_options) -> Iterator[tqdm]:
     """Show a tqdm bar for the joblib tasks run inside the ``with`` block.
 
@@ -38,7 +38,7 @@ def joblib_progress(total: int | None = None, desc: str | None = None, unit: str
     is yielded, so the caller may read ``bar.n`` afterwards.
     """
     if not _active.acquire(blocking=False):
-        raise RuntimeError("joblib_progress() blocks cannot be nested or run in parallel")
+        raise RuntimeError("joblib_progress_bar() blocks cannot be nested or run in parallel")
     try:
         bar = tqdm(total=total, desc=desc, unit=unit, **tqdm_options)
     except BaseException:
