@@ -181,8 +181,11 @@ def seed_everything(seed: int = SEED) -> None:
 
 
 def plot_defaults() -> None:
-    """Readable, consistent matplotlib defaults for every chapter."""
+    """Readable, consistent matplotlib defaults for every chapter, in the course palette."""
     import matplotlib as mpl
+    from cycler import cycler
+
+    from helpers.plots import PALETTE
 
     mpl.rcParams.update(
         {
@@ -196,7 +199,8 @@ def plot_defaults() -> None:
             "axes.labelsize": 12,
             "axes.titlesize": 12,
             "legend.fontsize": 10,
-            "image.cmap": "viridis",
+            "image.cmap": "viridis",  # perceptually uniform and colour-blind safe
+            "axes.prop_cycle": cycler(color=list(PALETTE)),  # "C0", "C1", ... are the palette
         }
     )
 

@@ -136,3 +136,116 @@ def test_import_tensorflow_prints_one_line_and_no_cpp_log():
     assert result.stderr == ""
     lines = result.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("TensorFlow ") and "computations run on" in lines[0]
+
+
+# --------------------------------------------------------------------------- palette and figures
+
+
+def test_setup_makes_the_course_palette_matplotlibs_colour_cycle():
+    env.plot_defaults()
+    cycle = [c.lower() for c in plt.rcParams["axes.prop_cycle"].by_key()["color"]]
+    assert cycle == [c.lower() for c in plots.PALETTE]
+
+
+def _colour_of(artist_colour) -> str:
+    from matplotlib.colors import to_hex
+
+    return to_hex(artist_colour).lower()
+
+
+def test_decision_regions_and_points_of_a_class_share_its_palette_colour():
+    X, y = make_moons(n_samples=200, noise=0.3, random_state=0)
+    y = np.where(y == 1, 2, 0)  # labels 0 and 2: colours follow class order, not label values
+    model = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
+    fig, ax = plt.subplots()
+    plots.plot_decision_regions(model, X, y, ax=ax, names=["left", "right"])
+    region_cmap = ax.collections[0].get_cmap()
+    regions = [_colour_of(colour) for colour in region_cmap.colors]
+    points = [_colour_of(c.get_facecolor()[0]) for c in ax.collections[1:]]
+    names = [c.get_label() for c in ax.collections[1:]]
+    plt.close(fig)
+    palette = [c.lower() for c in plots.PALETTE[:2]]
+    assert regions == palette and points == palette
+    assert names == ["left", "right"]
+
+
+def test_regions_keep_their_class_colour_when_a_class_is_never_predicted():
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+
+    class AlwaysOne:
+        classes_ = np.array([0, 1, 2])
+
+        def predict(self, grid):
+            return np.ones(len(grid), dtype=int)
+
+    fig, ax = plt.subplots()
+    plots.plot_decision_regions(AlwaysOne(), X, np.array([0, 1, 2]), ax=ax, resolution=20)
+    contour = ax.collections[0]
+    shown = _colour_of(contour.get_cmap()(contour.norm(1)))  # the colour of the regions' level 1
+    plt.close(fig)
+    assert shown == plots.PALETTE[1].lower()
+
+
+def test_shared_plots_label_their_axes():
+    X, y = make_moons(n_samples=50, noise=0.3, random_state=0)
+    model = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y)
+    for draw in (lambda ax: plots.plot_dataset(X, y, ax=ax),
+                 lambda ax: plots.plot_decision_regions(model, X, y, ax=ax),
+                 lambda ax: plots.plot_decision_regions(model, X, ax=ax)):
+        fig, ax = plt.subplots()
+        draw(ax)
+        assert plots.unlabelled_axes(fig) == []
+        plt.close(fig)
+    digits = plots.plot_digits(np.zeros((3, 784)), n_cols=3)
+    assert plots.unlabelled_axes(digits) == []  # images are drawn without axes
+    plt.close("all")
+
+
+def test_unlabelled_axes_names_each_missing_label():
+    fig, axes = plt.subplots(1, 3, sharey=True)
+    for ax in axes:
+        ax.plot([0, 1], [0, 1])
+    axes[0].set_ylabel("shared y")  # labels the row's y axis for all three panels
+    axes[0].set_xlabel("time")
+    axes[2].set_xlabel("time")
+    assert plots.unlabelled_axes(fig) == ["panel 2: x"]
+    image = axes[1].imshow(np.zeros((2, 2)))
+    bar = fig.colorbar(image, ax=axes[1])
+    assert "panel 4: colorbar" in plots.unlabelled_axes(fig)
+    bar.set_label("value")
+    assert plots.unlabelled_axes(fig) == ["panel 2: x"]
+    plt.close(fig)
+
+
+def test_show_outside_a_notebook_needs_a_text_alternative():
+    plt.figure()
+    with pytest.raises(ValueError, match="text alternative"):
+        plots.show("   ")
+    plots.show("A line from the origin: nothing to see.")  # the Agg backend: no window, no error
+    plt.close("all")
+
+
+def test_show_in_a_notebook_stores_the_alt_text_with_the_image(monkeypatch):
+    import IPython.display
+
+    shown = {}
+    monkeypatch.setattr(plots, "_in_kernel", lambda: True)
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda data, raw, metadata: shown.update(data=data, metadata=metadata))
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    ax.set_xlabel("x")
+    plots.show("A falling line:\n  y decreases as x grows.", fig=fig)
+    assert not plt.fignum_exists(fig.number), "show() closes the figure it displayed"
+    assert shown["metadata"]["image/png"]["alt"] == "A falling line: y decreases as x grows."
+    assert shown["metadata"]["course"]["unlabelled_axes"] == ["panel 1: y"]
+    assert shown["data"]["text/plain"].endswith("y decreases as x grows.]")
+    import base64
+
+    assert base64.b64decode(shown["data"]["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_course_images_dir_redirects_save_fig(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_IMAGES_DIR", str(tmp_path / "scratch"))
+    plots.set_chapter("06_decision_trees")
+    assert plots.images_dir() == tmp_path / "scratch" / "06_decision_trees"
