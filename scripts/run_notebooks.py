@@ -3,6 +3,7 @@
     python scripts/run_notebooks.py execute [--quick] [NOTEBOOK ...]
     python scripts/run_notebooks.py bench [--full] [NOTEBOOK ...]
 
+Without NOTEBOOK arguments: the ten chapters, then their worked solutions (notebooks/solutions/).
 ``execute`` runs each notebook top to bottom and writes it back with its outputs and the
 mode that produced them (``metadata.course.mode``). Full mode needs every dataset, the full
 MNIST included: offline, set ``COURSE_DATA_MIRROR`` (a notebook whose data cannot be fetched
@@ -119,7 +120,8 @@ def cell_seconds(cell) -> float | None:
 def selected(paths: list[str]) -> list[Path]:
     if paths:
         return [Path(p).resolve() for p in paths]
-    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    return (sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+            + sorted((NOTEBOOKS / "solutions").glob("[0-9][0-9]_*_solutions.ipynb")))
 
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
