@@ -13,9 +13,11 @@ Whatever goes into the cache is written under a per-file lock (``filelock``; the
 live in the cache's ``.locks/`` folder) to a temporary ``.NAME.RANDOM.part`` file that is
 renamed into place once its checksum matches; the next fetch of the same file removes the
 leftovers of a process that was killed. Downloads go through pooch's HTTP downloader (with
-a progress bar), give up after :data:`TIMEOUT` seconds without data, and retry transient
-failures :data:`RETRIES` times. Every failure is a :class:`DataError` whose message is one
-paragraph: the file, what was tried, and what to do.
+a progress bar of the bytes received, so that a body without ``Content-Length``, close-delimited
+or chunked, downloads like any other, and one cut short is caught by its size or checksum), give
+up after :data:`TIMEOUT` seconds without data, and retry transient failures :data:`RETRIES`
+times. Every failure is a :class:`DataError` whose message is one paragraph: the file, what was
+tried, and what to do (the command line then lists every URL tried, in full).
 
 Command line::
 
@@ -394,14 +396,20 @@ def _remove_stale_parts(target: Path) -> None:
 
 class _Progress:
     """The object pooch's downloader reports to. It announces the download and shows a tqdm
-    bar only once the server has answered, so offline attempts print nothing."""
+    bar only once the server has answered, so offline attempts print nothing.
 
-    def __init__(self, label: str, bar: bool):
-        self.label, self.want_bar, self.bar = label, bar, None
+    The bar counts the bytes actually written to ``out``: pooch reports whole chunk sizes and,
+    at the end, resets the bar to the announced length, which is 0 when the server sends no
+    ``Content-Length`` (a close-delimited or chunked body). Without a length, or when more
+    arrives than was announced (a compressed transfer), the bar counts bytes with no total.
+    """
+
+    def __init__(self, label: str, out, bar: bool):
+        self.label, self.out, self.want_bar, self.bar = label, out, bar, None
 
     @property
     def total(self):
-        return self.bar.total if self.bar else None
+        return None if self.bar is None else self.bar.total
 
     @total.setter
     def total(self, value):
@@ -412,15 +420,18 @@ class _Progress:
             self.bar = tqdm(total=value or None, ncols=79, unit="B", unit_scale=True, leave=True)
 
     def update(self, n):
-        if self.bar:
-            self.bar.update(n)
+        if self.bar is None:
+            return
+        written = self.out.tell()
+        if self.bar.total is not None and written > self.bar.total:
+            self.bar.total = None
+        self.bar.update(written - self.bar.n)
 
     def reset(self):
-        if self.bar:
-            self.bar.reset()
+        """Ignored: the bar already shows the bytes written."""
 
     def close(self):
-        if self.bar:
+        if self.bar is not None:
             self.bar.close()
             self.bar = None
 
@@ -457,6 +468,10 @@ def _explain(error: BaseException, received: int) -> tuple[str, bool]:
     return f"{type(error).__name__}: {error}", False
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} kB"
+
+
 def _stream_sha256(stream) -> str:
     stream.flush()
     stream.seek(0)
@@ -471,7 +486,7 @@ _MISMATCH = "the file's SHA-256 checksum did not match the registry (corrupted o
 
 def _download_into(url: str, out, entry: RemoteFile, progress: bool) -> str | None:
     """Download ``url`` into the open file ``out``; None on success, else why it failed."""
-    size = f" ({entry.size / 1e6:.1f} MB)" if entry.size else ""
+    size = f" ({_megabytes(entry.size)})" if entry.size else ""
     host = urllib.parse.urlsplit(url).netloc
     when, reason = _unreachable_hosts.get(host, (-HOST_MEMORY, None))
     if time.monotonic() - when < HOST_MEMORY:
@@ -482,7 +497,7 @@ def _download_into(url: str, out, entry: RemoteFile, progress: bool) -> str | No
             time.sleep(min(2 ** (attempt - 1), 4))
         out.seek(0)
         out.truncate()
-        bar = _Progress(f"{entry.path}{size} from {url}", progress)
+        bar = _Progress(f"{entry.path}{size} from {url}", out, progress)
         download = pooch.HTTPDownloader(progressbar=bar, timeout=TIMEOUT, chunk_size=1 << 16)
         try:
             download(url, out, None)
@@ -494,6 +509,10 @@ def _download_into(url: str, out, entry: RemoteFile, progress: bool) -> str | No
             if _stream_sha256(out) == entry.sha256:
                 return None
             reason, transient = _MISMATCH, True
+            received = out.tell()
+            if 0 < entry.size and received < entry.size:  # e.g. a body without Content-Length, cut off
+                reason = (f"the download was cut short: {received:,} of {entry.size:,} bytes arrived "
+                          f"(the SHA-256 checksum did not match)")
         if reason.startswith(("could not connect", "timed out: no connection")):
             _unreachable_hosts[host] = (time.monotonic(), reason)
         if not transient:
@@ -553,23 +572,12 @@ def _try_source(source: _Source, entry: RemoteFile, target: Path, progress: bool
 
 
 def _unreachable(files, attempts, *, cli: bool = False) -> DataError:
-    """No source could provide ``files``: one paragraph with what was tried and what to do."""
-    if len(files) == 1 and not cli:
-        subject = f"Could not get the dataset file '{files[0]}'."
-        tried = "; ".join(f"{where}: {reason}" for where, _, reason in attempts)
-    else:
-        subject = f"Could not get {_names(files)}." if len(files) == 1 else (
-            f"Could not get these {len(files)} files: {_names(files)}."
-        )
-        by_reason: dict[str, list[str]] = {}
-        for _, group, reason in attempts:
-            groups = by_reason.setdefault(reason, [])
-            if group not in groups:
-                groups.append(group)
-        tried = "; ".join(
-            reason if any(g in reason for g in groups) else f"{' and '.join(groups)}: {reason}"
-            for reason, groups in by_reason.items()
-        )
+    """No source could provide ``files``: what was tried and what to do.
+
+    In a notebook (one file) that is one paragraph. The command line adds, after its paragraph,
+    every URL or mirror path tried, in full and grouped by why it failed, one per line, so that
+    an instructor can ask for exactly those addresses to be let through a firewall.
+    """
     mirror = os.environ.get("COURSE_DATA_MIRROR", "").strip()
     layout = ("a folder or http(s) URL laid out like the course registry (for example a copy of an "
               "instructor's datasets/ folder)")
@@ -577,11 +585,32 @@ def _unreachable(files, attempts, *, cli: bool = False) -> DataError:
         advice = f"COURSE_DATA_MIRROR is set to '{mirror}'; check that it is {layout}"
     else:
         advice = f"COURSE_DATA_MIRROR is not set. To work offline, set it to {layout}"
-    advice += ", then run this command again." if cli else (
-        ", or prefetch while online with `python -m helpers.data download --all`."
+    if not cli and len(files) == 1:
+        tried = "; ".join(f"{where}: {reason}" for where, _, reason in attempts)
+        return DataError(
+            f"Could not get the dataset file '{files[0]}'. Tried {tried}. {advice}, or prefetch while "
+            f"online with `python -m helpers.data download --all`. No partial file was kept.",
+            files=files,
+            kind="unreachable",
+            attempts=attempts,
+        )
+    subject = f"Could not get {_names(files)}." if len(files) == 1 else (
+        f"Could not get these {len(files)} files: {_names(files)}."
     )
+    by_reason: dict[str, list[tuple[str, str]]] = {}
+    for where, group, reason in attempts:
+        places = by_reason.setdefault(reason, [])
+        if (where, group) not in places:
+            places.append((where, group))
+    lines = ["Tried:"]
+    for reason, places in by_reason.items():
+        if any(group in reason for _, group in places):  # "the mirror folder X does not exist"
+            lines.append(f"  {reason}")
+        else:
+            lines.append(f"  {reason}:")
+            lines.extend(f"    {where}" for where, _ in places)
     return DataError(
-        f"{subject} Tried {tried}. {advice} No partial file was kept.",
+        f"{subject} {advice}, then run this command again. No partial file was kept.\n" + "\n".join(lines),
         files=files,
         kind="unreachable",
         attempts=attempts,

@@ -29,7 +29,13 @@ def sha256(raw: bytes) -> str:
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    """Serves PAYLOAD under /<behaviour>/<registry path>; the behaviour picks the failure."""
+    """Serves PAYLOAD under /<behaviour>/<registry path>; the behaviour picks the failure.
+
+    Bodies are framed as most servers do, with a Content-Length; behaviours starting with
+    ``nolength`` answer in HTTP/1.0 without one (the body ends when the connection closes) and
+    those starting with ``chunked`` in HTTP/1.1 with chunked transfer encoding. A behaviour
+    ending in ``truncated`` sends a third of the body, then closes the connection.
+    """
 
     hits: dict[str, int] = {}
 
@@ -48,25 +54,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if behaviour == "wrong":
             body = body[::-1]
+        framing = behaviour.split("-")[0] if behaviour.startswith(("nolength", "chunked")) else "length"
+        if framing == "chunked":
+            self.protocol_version = "HTTP/1.1"
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
+        if framing == "length":
+            self.send_header("Content-Length", str(len(body)))
+        elif framing == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         if behaviour == "stall":  # 64 KiB, then silence (until the fixture ends)
             self.wfile.write(body[:65536])
             self.wfile.flush()
             self.server.release.wait(60)
             return
-        if behaviour == "truncated":
-            self.wfile.write(body[: len(body) // 3])
-            self.wfile.flush()
-            self.close_connection = True
-            return
+        if behaviour.endswith("truncated"):
+            body = body[: len(body) // 3]
         chunk = 50_000
         for start in range(0, len(body), chunk):
-            self.wfile.write(body[start : start + chunk])
+            piece = body[start : start + chunk]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if framing == "chunked" else piece)
             if behaviour == "slow":
                 time.sleep(0.05)
+        if framing == "chunked" and not behaviour.endswith("truncated"):
+            self.wfile.write(b"0\r\n\r\n")  # the last chunk: the body is complete
+        self.wfile.flush()
+        self.close_connection = True
 
 
 @pytest.fixture(scope="module")
@@ -137,10 +151,35 @@ def test_http_404_is_a_clear_error_and_leaves_nothing(server, cache, sample, mon
     assert leftovers(cache) == []
 
 
-def test_truncated_body_is_detected_and_leaves_nothing(server, cache, sample, monkeypatch):
-    monkeypatch.setenv("COURSE_DATA_MIRROR", base(server, "truncated"))
-    with pytest.raises(data.DataError, match="cut short|checksum"):
+# How a body is framed: its length announced (Content-Length), an HTTP/1.0 body that ends when
+# the connection closes (no Content-Length), or HTTP/1.1 chunked transfer encoding.
+FRAMINGS = {"with Content-Length": "ok", "without Content-Length": "nolength", "chunked": "chunked"}
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_every_framing_of_the_body_is_downloaded_with_a_byte_count(server, cache, sample, monkeypatch, capfd,
+                                                                     framing):
+    monkeypatch.setenv("COURSE_DATA_MIRROR", base(server, FRAMINGS[framing]))
+    assert data.fetch(SAMPLE).read_bytes() == PAYLOAD
+    bar = capfd.readouterr().err.split("\r")[-1]  # the bar's last state
+    if framing == "with Content-Length":
+        assert "100%" in bar and "300k/300k" in bar
+    else:  # no total to show a percentage of: the bytes received (pooch alone would say 328k, 5 chunks)
+        assert "%" not in bar and bar.startswith("300kB ")
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_truncated_body_is_detected_and_leaves_nothing(server, cache, sample, monkeypatch, framing):
+    behaviour = "truncated" if framing == "with Content-Length" else f"{FRAMINGS[framing]}-truncated"
+    monkeypatch.setenv("COURSE_DATA_MIRROR", base(server, behaviour))
+    Handler.hits[behaviour] = 0
+    with pytest.raises(data.DataError) as info:
         data.fetch(SAMPLE)
+    message = str(info.value)
+    assert "cut short" in message and f"{base(server, behaviour)}/{SAMPLE}" in message
+    if framing == "without Content-Length":  # nothing but the size and the checksum can tell
+        assert "100,000 of 300,000 bytes arrived (the SHA-256 checksum did not match)" in message
+    assert Handler.hits[behaviour] == 1 + data.RETRIES  # a cut is transient: tried again
     assert leftovers(cache) == []
 
 
@@ -213,11 +252,15 @@ def test_load_housing_offline_fails_with_one_paragraph(tmp_path):
     assert leftovers(tmp_path / "empty-cache") == []
 
 
-def test_cli_download_offline_exits_nonzero(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "helpers.data", "download", "lifesat/lifesat.csv"],
+def test_cli_download_offline_lists_every_url_tried_in_full(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "helpers.data", "download", "lifesat"],
                             capture_output=True, text=True, env=offline_env(tmp_path), timeout=120)
     assert result.returncode == 1
     assert "COURSE_DATA_MIRROR" in result.stderr and "Traceback" not in result.stderr
+    lifesat = [e.urls[0] for path, e in data.REGISTRY.items() if path.startswith("lifesat/")]
+    assert len(lifesat) == 3 and all(url.startswith("https://github.com/") for url in lifesat)
+    listed = [line.strip() for line in result.stderr.splitlines() if line.startswith("    ")]
+    assert listed == lifesat  # one per line, whole, as a firewall exception needs them
 
 
 def test_cli_list_shows_registry_and_packaged():
@@ -295,6 +338,18 @@ def test_registry_matches_the_mirror_manifest():
     manifest = {row[0]: (row[1], int(row[2]), row[3]) for row in rows}
     registry = {p: (e.sha256, e.size, e.urls[0]) for p, e in data.REGISTRY.items()}
     assert registry == manifest
+
+
+@needs_mirror
+@pytest.mark.parametrize("framing", ["without Content-Length", "chunked"])
+def test_every_registry_file_comes_through_a_server_that_announces_no_length(server, cache, monkeypatch,
+                                                                              framing):
+    """The whole mirror (MNIST's 60,000 images included) served as many proxies and small servers do."""
+    files = {path: (MIRROR / path).read_bytes() for path in data.REGISTRY}
+    monkeypatch.setattr(server, "files", files)
+    monkeypatch.setenv("COURSE_DATA_MIRROR", base(server, FRAMINGS[framing]))
+    for path, raw in files.items():
+        assert data.fetch(path, progress=False).read_bytes() == raw, path
 
 
 def test_datasets_readme_documents_every_file():

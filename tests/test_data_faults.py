@@ -306,16 +306,17 @@ def test_file_url_of_another_machine_is_explained(cache, sample, monkeypatch):
 # --------------------------------------------------------------------------- command line
 
 
-def test_cli_download_all_offline_is_one_paragraph(tmp_path):
+def test_cli_download_all_offline_is_one_paragraph_and_the_urls_tried(tmp_path):
     result = subprocess.run([sys.executable, "-m", "helpers.data", "download", "--all"],
                             capture_output=True, text=True, env=offline_env(tmp_path), timeout=180, cwd=ROOT)
-    assert result.returncode == 1
-    paragraph = result.stderr.strip()
-    assert "\n" not in paragraph and "Traceback" not in paragraph
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    paragraph, tried, reason, *urls = result.stderr.strip().splitlines()
     assert paragraph.startswith(f"Could not get these {len(data.REGISTRY)} files: ")
     assert all(path in paragraph for path in data.REGISTRY)
-    assert paragraph.count("could not connect") == 1 and paragraph.count("COURSE_DATA_MIRROR") == 1
+    assert paragraph.count("COURSE_DATA_MIRROR") == 1
     assert "download --all" not in paragraph and "run this command again" in paragraph
+    assert tried == "Tried:" and reason.strip().startswith("could not connect")  # one reason for all
+    assert [url.strip() for url in urls] == [entry.urls[0] for entry in data.REGISTRY.values()]
     assert result.stdout.strip() == f"0 of {len(data.REGISTRY)} files ready in {tmp_path / 'empty-cache'} (checksums verified)."
 
 
