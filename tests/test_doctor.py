@@ -60,11 +60,21 @@ def test_newer_and_missing_libraries(monkeypatch, no_gpu_probe):
 
 
 def test_versions_inside_the_tested_range_are_fine(monkeypatch, no_gpu_probe):
-    fake_versions(monkeypatch, **{name.replace("-", "_"): colab for name, (_, colab, _) in doctor.TESTED.items()})
+    fake_versions(monkeypatch, **{name.replace("-", "_"): colab or low for name, (low, colab, _) in doctor.TESTED.items()})
     report = doctor.check()
     for name in doctor.TESTED:
         label = "Python" if name == "python" else name
         assert finding(report, label).status == doctor.OK, str(report)
+
+
+@pytest.mark.parametrize(("python", "status"), [("3.10.14", doctor.PROBLEM), ("3.11.0", doctor.OK),
+                                                ("3.13.7", doctor.OK), ("3.14.0", doctor.NOTE)])
+def test_python_versions_against_the_tested_lanes(monkeypatch, no_gpu_probe, python, status):
+    fake_versions(monkeypatch, python=python)
+    line = finding(doctor.check(gpu=False), "Python")
+    assert line.status == status and "tested 3.11 to 3.13, Colab 3.13" in line.detail
+    if status == doctor.NOTE:  # newer than any lane: may work, and says what to fall back to
+        assert "newer than tested" in line.detail and "use Python 3.13" in line.advice
 
 
 def test_a_missing_mirror_folder_is_a_problem(monkeypatch, tmp_path, no_gpu_probe):
@@ -179,9 +189,27 @@ def test_tested_versions_match_the_constraints_and_the_pins():
         if name == "python":
             continue
         assert minimum[name] == low, name
-        assert colab[name] == on_colab, name
+        assert colab.get(name) == on_colab, name  # None: Colab does not preinstall it
         if name in pinned:  # requirements.txt pins ~=X.Y.Z: the doctor keeps the series X.Y
             assert pinned[name].startswith(latest + "."), name
+
+
+def test_tested_pythons_match_the_lanes():
+    """The doctor's Python range is the lanes' (Makefile) and requires-python's lower bound."""
+    import tomllib
+
+    makefile = (ROOT / "Makefile").read_text()
+    lane_python = dict(re.findall(r"^COMPAT_PY_(\w+)\s*:=\s*([0-9.]+)", makefile, flags=re.M))
+    ci = (ROOT / ".ci" / "run").read_text()
+    pinned = sorted(re.findall(r"^\s*pinned-([0-9.]+)\)", ci, flags=re.M), key=doctor._release)
+    low, on_colab, high = doctor.TESTED["python"]
+    assert (low, on_colab) == (lane_python["minimum"], lane_python["colab"])
+    assert pinned and (pinned[0], pinned[-1]) == (low, high)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == f">={low}"
+    classified = [c.rsplit(" ", 1)[-1] for c in project["classifiers"] if re.fullmatch(r".*Python :: 3\.\d+", c)]
+    (major, first), (_, last) = doctor._release(low), doctor._release(high)
+    assert classified == [f"{major}.{minor}" for minor in range(first, last + 1)]  # from the lowest lane to the highest
 
 
 def test_minimum_lane_matches_the_declared_lower_bounds():
