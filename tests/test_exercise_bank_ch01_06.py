@@ -8,7 +8,18 @@ from functools import cache
 
 import numpy as np
 import pytest
-from exercise_bank import CORRECT, INCORRECT, NOT_ATTEMPTED, Bank, check_counts, run_case, untouched
+from exercise_bank import (
+    CORRECT,
+    INCORRECT,
+    LEAK,
+    MIN_LEAKS,
+    NOT_ATTEMPTED,
+    Bank,
+    check_counts,
+    check_leakage_family,
+    run_case,
+    untouched,
+)
 
 from helpers.exercises import ch01, ch03, ch04, ch05, ch06
 
@@ -368,6 +379,106 @@ answer(ch03.ex4, "a string", INCORRECT, "expected a fitted text-classification p
     lambda: "spam")
 answer(ch03.ex4, "numbers, not texts", INCORRECT, "list of raw email texts")(ex1_small)
 
+# ---- chapter 3, the leakage family (fitted on the test split, on training and test rows
+# together, a step fitted on everything before the split) and the other checks of the prompts
+
+
+def test_images():
+    return mnist()[1]
+
+
+@answer(ch03.ex1, "k-NN fitted on the test images", INCORRECT, LEAK)
+def ex1_on_test():
+    return knn_classifier(n_neighbors=3).fit(*test_images())
+
+
+@answer(ch03.ex1, "forest fitted on the test images", INCORRECT,
+        (LEAK, "fits them clearly better"))
+def ex1_forest_on_test():
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(n_estimators=30, random_state=42, n_jobs=2).fit(*test_images())
+
+
+@answer(ch03.ex1, "k-NN on training and test images", INCORRECT,
+        (LEAK, "and the test images (2,000) together"))
+def ex1_on_everything():
+    (X, y), (X_test, y_test) = mnist()
+    return knn_classifier(n_neighbors=3).fit(np.r_[X, X_test], np.r_[y, y_test])
+
+
+@answer(ch03.ex1, "a scaler fitted on all images before the split", INCORRECT, LEAK)
+def ex1_scaler_on_everything():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    (X, y), (X_test, _) = mnist()
+    scaler = StandardScaler().fit(np.r_[X, X_test])
+    return make_pipeline(scaler, knn_classifier(n_neighbors=3).fit(scaler.transform(X), y))
+
+
+@answer(ch03.ex1, "k-NN on a third of the training images", CORRECT, "test accuracy")
+def ex1_knn_on_part():
+    (X, y), _ = mnist()
+    return knn_classifier(n_neighbors=4, weights="distance").fit(X[::3], y[::3])
+
+
+def titanic_test():
+    from helpers.data import load_titanic
+
+    return load_titanic()[1]
+
+
+@answer(ch03.ex3, "fitted on 712 of the 891 passengers", INCORRECT, "fitted on 712 passengers")
+def ex3_part():
+    from sklearn.svm import SVC
+
+    X_fit, _, y_fit, _ = ch03.titanic_split()
+    return titanic_pipeline(SVC()).fit(X_fit, y_fit)
+
+
+@answer(ch03.ex3, "fitted on the fifth the check scores", INCORRECT, "fitted on 179 passengers")
+def ex3_scored_fifth():
+    from sklearn.svm import SVC
+
+    _, X_holdout, _, y_holdout = ch03.titanic_split()
+    return titanic_pipeline(SVC()).fit(X_holdout, y_holdout)
+
+
+@answer(ch03.ex3, "preprocessing fitted on titanic_train and titanic_test", INCORRECT,
+        LEAK)
+def ex3_preprocessing_on_everything():
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import SVC
+
+    X, y = titanic()
+    prepare = titanic_pipeline(SVC()).steps[0][1]
+    prepare.fit(pd.concat([X, titanic_test()]))
+    return Pipeline([("prepare", prepare), ("svc", SVC().fit(prepare.transform(X), y))])
+
+
+@answer(ch03.ex3, "a regressor predicting fractions", INCORRECT, "not classes")
+def ex3_regressor():
+    from sklearn.linear_model import LinearRegression
+
+    return titanic_pipeline(LinearRegression()).fit(*titanic())
+
+
+@answer(ch03.ex3, "gradient boosting, no scaler", CORRECT, "as handed in")
+def ex3_boosting():
+    from sklearn.compose import make_column_transformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    columns = make_column_transformer(
+        ("passthrough", ["Pclass", "Age", "SibSp", "Parch", "Fare"]),
+        (OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), ["Sex", "Embarked"]))
+    booster = HistGradientBoostingClassifier(max_depth=3, max_iter=60, random_state=42)
+    return make_pipeline(columns, booster).fit(*titanic())
+
+
 # --------------------------------------------------------------------------- chapter 4
 
 
@@ -573,16 +684,20 @@ def housing():
     return ch05._housing_split()
 
 
-def housing_svr(regressor=None, rows=2_000, dollars=False, impute=True, scale=True):
+def housing_pipeline(regressor=None, impute=True, scale=True):
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVR
 
-    X_train, _, y_train, _ = housing()
     steps = [SimpleImputer(strategy="median")] if impute else []
     steps += [StandardScaler()] if scale else []
-    model = make_pipeline(*steps, regressor if regressor is not None else SVR(C=5.0, gamma=0.08))
+    return make_pipeline(*steps, regressor if regressor is not None else SVR(C=5.0, gamma=0.08))
+
+
+def housing_svr(regressor=None, rows=2_000, dollars=False, impute=True, scale=True):
+    X_train, _, y_train, _ = housing()
+    model = housing_pipeline(regressor, impute, scale)
     target = y_train * 100_000 if dollars else y_train
     complete = X_train["total_bedrooms"].notna()  # without an imputer, fit on complete rows
     X_fit, y_fit = (X_train, target) if impute else (X_train[complete], target[complete])
@@ -639,6 +754,124 @@ def ex11_unfitted():
     from sklearn.svm import SVR
 
     return make_pipeline(SVR())
+
+# ---- chapter 5, the leakage family and the other cases of the prompts
+
+
+@answer(ch05.ex10, "SVC fitted on the test wines", INCORRECT, LEAK)
+def ex10_on_test():
+    from sklearn.svm import SVC
+
+    _, X_test, _, y_test = wine()
+    return scaled(SVC()).fit(X_test, y_test)
+
+
+@answer(ch05.ex10, "scaled LinearSVC fitted on all 178 wines", INCORRECT, LEAK)
+def ex10_linear_all():
+    from sklearn.svm import LinearSVC
+
+    return wine_model(scaled(LinearSVC(random_state=42)), rows="all")
+
+
+@answer(ch05.ex10, "LinearSVC alone, fitted on the scaled test wines", INCORRECT, LEAK)
+def ex10_linear_on_test():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.svm import LinearSVC
+
+    _, X_test, _, y_test = wine()
+    unit_scale = FunctionTransformer(lambda X: X / X_test.max(axis=0))
+    return make_pipeline(unit_scale, LinearSVC(dual=False)).fit(X_test, y_test)
+
+
+@answer(ch05.ex10, "SVC on a split with another random_state", INCORRECT,
+        (LEAK, "are test wines"))
+def ex10_other_split():
+    from sklearn.datasets import load_wine
+    from sklearn.model_selection import train_test_split
+    from sklearn.svm import SVC
+
+    wine_data = load_wine()
+    X_train, _, y_train, _ = train_test_split(wine_data.data, wine_data.target, random_state=0)
+    return scaled(SVC()).fit(X_train, y_train)
+
+
+def wine_scaler_on_everything(classifier):
+    """A scaler fitted on all 178 wines, and ``classifier`` fitted on the scaled training wines."""
+    from sklearn.preprocessing import StandardScaler
+
+    X_train, X_test, y_train, _ = wine()
+    scaler = StandardScaler().fit(np.r_[X_train, X_test])
+    return scaler, classifier.fit(scaler.transform(X_train), y_train)
+
+
+@answer(ch05.ex10, "a scaler fitted on all wines before the split", INCORRECT, LEAK)
+def ex10_scaler_on_everything():
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import LinearSVC
+
+    scaler, classifier = wine_scaler_on_everything(LinearSVC(dual=False))
+    return Pipeline([("scaler", scaler), ("svm", classifier)])
+
+
+@answer(ch05.ex10, "LinearSVC trained on features scaled outside it", INCORRECT,
+        (LEAK, "scaled outside the model"))
+def ex10_scaled_outside():
+    from sklearn.svm import LinearSVC
+
+    return wine_scaler_on_everything(LinearSVC(dual=False))[1]
+
+
+@answer(ch05.ex10, "NuSVC in a pipeline with a min-max scaler", CORRECT, "held-out wines")
+def ex10_nusvc():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+    from sklearn.svm import NuSVC
+
+    return wine_model(make_pipeline(MinMaxScaler(), NuSVC(nu=0.3)))
+
+
+@answer(ch05.ex11, "SVR pipeline inside a TransformedTargetRegressor", CORRECT, "held-out districts")
+def ex11_transformed_target():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    X_train, _, y_train, _ = housing()
+    wrapped = TransformedTargetRegressor(housing_pipeline(), transformer=StandardScaler())
+    return wrapped.fit(X_train.iloc[:2_000], y_train.iloc[:2_000])
+
+
+@answer(ch05.ex11, "SVR fitted on test districts", INCORRECT, LEAK)
+def ex11_on_test():
+    _, X_test, _, y_test = housing()
+    return housing_pipeline().fit(X_test.iloc[:1_500], y_test.iloc[:1_500])
+
+
+@answer(ch05.ex11, "the first 5,000 rows of the unsplit data", INCORRECT,
+        (LEAK, "are test districts"))
+def ex11_unsplit_rows():
+    from helpers.data import load_housing
+
+    housing_data = load_housing()
+    X = housing_data.drop(columns=["median_house_value", "ocean_proximity"])
+    y = housing_data["median_house_value"] / 100_000
+    return housing_pipeline().fit(X.iloc[:5_000], y.iloc[:5_000])
+
+
+@answer(ch05.ex11, "imputer and scaler fitted on all districts", INCORRECT, LEAK)
+def ex11_scaler_on_everything():
+    import pandas as pd
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVR
+
+    X_train, X_test, y_train, _ = housing()
+    prepare = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    prepare.fit(pd.concat([X_train, X_test]))
+    svr = SVR(C=5.0, gamma=0.08).fit(prepare.transform(X_train.iloc[:2_000]), y_train.iloc[:2_000])
+    return make_pipeline(*prepare.named_steps.values(), svr)
+
 
 # --------------------------------------------------------------------------- chapter 6
 
@@ -748,7 +981,84 @@ answer(ch06.ex8, "an array, not a function", INCORRECT, "expected a function for
 answer(ch06.ex8, "labels as words", INCORRECT, "as numbers")(
     lambda: lambda X: np.where(mean_vote(X) == 1, "yes", "no"))
 
+# ---- chapter 6, exercise 7: the training set the prompt names, and nothing else
+
+
+@answer(ch06.ex7, "a scaled tree in a pipeline", CORRECT, "fresh moons")
+def ex7_scaled_pipeline():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.tree import DecisionTreeClassifier
+
+    X_train, _, y_train, _ = moons()
+    model = make_pipeline(StandardScaler(), DecisionTreeClassifier(max_leaf_nodes=20, random_state=0))
+    return model.fit(X_train, y_train)
+
+
+@answer(ch06.ex7, "tuned tree fitted on the test moons", INCORRECT, LEAK)
+def ex7_on_test():
+    from sklearn.tree import DecisionTreeClassifier
+
+    _, X_test, _, y_test = moons()
+    return DecisionTreeClassifier(max_leaf_nodes=17, random_state=42).fit(X_test, y_test)
+
+
+@answer(ch06.ex7, "tuned tree refitted on all 10,000 moons", INCORRECT, LEAK)
+def ex7_on_everything():
+    from sklearn.tree import DecisionTreeClassifier
+
+    X_train, X_test, y_train, y_test = moons()
+    return DecisionTreeClassifier(max_leaf_nodes=17, random_state=42).fit(
+        np.r_[X_train, X_test], np.r_[y_train, y_test])
+
+
+@answer(ch06.ex7, "grid search fitted on all 10,000 moons", INCORRECT, LEAK)
+def ex7_search_on_everything():
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.tree import DecisionTreeClassifier
+
+    X_train, X_test, y_train, y_test = moons()
+    search = GridSearchCV(DecisionTreeClassifier(random_state=42),
+                          {"max_leaf_nodes": [8, 16, 32]}, cv=3)
+    return search.fit(np.r_[X_train, X_test], np.r_[y_train, y_test])
+
+
+@answer(ch06.ex7, "a scaler fitted on all moons before the split", INCORRECT, LEAK)
+def ex7_scaler_on_everything():
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.tree import DecisionTreeClassifier
+
+    X_train, X_test, y_train, _ = moons()
+    scaler = StandardScaler().fit(np.r_[X_train, X_test])
+    tree_on_scaled = DecisionTreeClassifier(max_leaf_nodes=17).fit(scaler.transform(X_train), y_train)
+    return Pipeline([("scaler", scaler), ("tree", tree_on_scaled)])
+
+
+@answer(ch06.ex7, "tree trained on moons scaled outside it", INCORRECT,
+        (LEAK, "scaled outside the model"))
+def ex7_scaled_outside():
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.tree import DecisionTreeClassifier
+
+    X_train, _, y_train, _ = moons()
+    scaled_moons = StandardScaler().fit_transform(X_train)
+    return DecisionTreeClassifier(max_leaf_nodes=17, random_state=42).fit(scaled_moons, y_train)
+
+
+@answer(ch06.ex7, "tuned tree on half the training set", INCORRECT, "full training set")
+def ex7_half():
+    from sklearn.tree import DecisionTreeClassifier
+
+    X_train, _, y_train, _ = moons()
+    return DecisionTreeClassifier(max_leaf_nodes=17, random_state=42).fit(X_train[::2], y_train[::2])
+
+
 CASES = bank.cases
+#: The exercises that score a model on a split the student can reach, with how many answers of
+#: their leakage family the bank holds at least (see tests/exercise_bank.py).
+LEAKAGE_FAMILY = {ch03.ex1: MIN_LEAKS, ch03.ex3: 1, ch05.ex10: MIN_LEAKS, ch05.ex11: MIN_LEAKS,
+           ch06.ex7: MIN_LEAKS}
 EXERCISES = [ch01.ex20, ch01.ex21, ch03.ex1, ch03.ex2, ch03.ex3, ch03.ex4, ch04.ex12,
              ch05.ex9, ch05.ex10, ch05.ex11, ch06.ex7, ch06.ex8]
 
@@ -760,3 +1070,7 @@ def test_answer(exercise, build, status, phrase):
 
 def test_every_exercise_has_enough_answers():
     check_counts(bank, EXERCISES)
+
+
+def test_every_model_scoring_exercise_has_its_leakage_family():
+    check_leakage_family(bank, LEAKAGE_FAMILY)

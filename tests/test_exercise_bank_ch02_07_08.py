@@ -9,7 +9,18 @@ from functools import cache
 
 import numpy as np
 import pytest
-from exercise_bank import CORRECT, INCORRECT, NOT_ATTEMPTED, Bank, check_counts, run_case, untouched
+from exercise_bank import (
+    CORRECT,
+    INCORRECT,
+    LEAK,
+    MIN_LEAKS,
+    NOT_ATTEMPTED,
+    Bank,
+    check_counts,
+    check_leakage_family,
+    run_case,
+    untouched,
+)
 
 from helpers.exercises import ch02, ch07, ch08
 
@@ -345,6 +356,159 @@ answer(ch02.ex6, "no ValueError", INCORRECT, "should raise a ValueError")(
     lambda: scaler_class("no errors"))
 answer(ch02.ex6, "an instance", INCORRECT, "pass the class itself")(lambda: scaler_class()())
 
+# ---- chapter 2, the leakage family (fitted on the test districts, on training and test
+# districts together, preprocessing fitted on all districts before the split) and the target
+
+
+@cache
+def test_districts():
+    _, _, X_test, y_test = ch02.load_split()
+    return X_test.iloc[:ROWS], y_test.iloc[:ROWS]
+
+
+@cache
+def train_and_test_districts():
+    import pandas as pd
+
+    (X, y), (X_test, y_test) = split(), test_districts()
+    return pd.concat([X.iloc[:1_000], X_test.iloc[:500]]), pd.concat([y.iloc[:1_000], y_test.iloc[:500]])
+
+
+@cache
+def prepared_everything():
+    """The preprocessing fitted on all 20,640 districts, and the prepared training districts."""
+    import pandas as pd
+
+    X_train, y_train, X_test, _ = ch02.load_split()
+    preprocessing = ch02.make_preprocessing().fit(pd.concat([X_train, X_test]))
+    return preprocessing, preprocessing.transform(X_train.iloc[:ROWS]), y_train.iloc[:ROWS]
+
+
+RBF_GRID = {"svr__C": [50_000.0, 150_000.0], "svr__gamma": [0.1]}
+
+
+def grid_on(rows, param_grid=RBF_GRID, estimator=None):
+    from sklearn.model_selection import GridSearchCV
+
+    search = GridSearchCV(estimator if estimator is not None else svr_pipeline(), param_grid,
+                          cv=2, scoring="neg_root_mean_squared_error")
+    return search.fit(*rows)
+
+
+def randomized_on(rows):
+    from scipy.stats import loguniform
+    from sklearn.model_selection import RandomizedSearchCV
+
+    search = RandomizedSearchCV(svr_pipeline(), {"svr__C": loguniform(50_000, 200_000)},
+                                n_iter=2, cv=2, random_state=0)
+    return search.fit(*rows)
+
+
+def search_outside_preprocessing(kind):
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+    from sklearn.svm import SVR
+
+    _, X_prepared, y = prepared_everything()
+    grid_kind = {"grid": GridSearchCV, "randomized": RandomizedSearchCV}[kind]
+    options = {"n_iter": 2} if kind == "randomized" else {}
+    search = grid_kind(SVR(gamma=0.1), {"C": [50_000.0, 150_000.0]}, cv=2, **options)
+    return search.fit(X_prepared, y)
+
+
+answer(ch02.ex1, "fitted on test districts", INCORRECT, LEAK)(
+    lambda: grid_on(test_districts()))
+answer(ch02.ex1, "fitted on training and test districts", INCORRECT,
+       (LEAK, "are test districts"))(
+    lambda: grid_on(train_and_test_districts()))
+answer(ch02.ex1, "preprocessing fitted on all districts, outside", INCORRECT, LEAK)(
+    lambda: search_outside_preprocessing("grid"))
+
+
+@answer(ch02.ex1, "target divided by 100,000", INCORRECT, "transformed target")
+def ex1_target_scaled():
+    X, y = split()
+    return grid_on((X, y / 100_000), {"svr__C": [1.0, 3.0]})
+
+
+@answer(ch02.ex1, "target logged", INCORRECT, "transformed target")
+def ex1_target_logged():
+    X, y = split()
+    return grid_on((X, np.log(y)), {"svr__C": [1.0, 3.0]})
+
+
+@answer(ch02.ex1, "log target inside a TransformedTargetRegressor", CORRECT, "combinations searched")
+def ex1_transformed_target():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.svm import SVR
+
+    wrapped = TransformedTargetRegressor(svr_pipeline(SVR(gamma=0.1)), func=np.log,
+                                         inverse_func=np.exp)
+    return grid_on(split(), {"regressor__svr__C": [1.0, 3.0]}, wrapped)
+
+
+answer(ch02.ex2, "fitted on test districts", INCORRECT, LEAK)(
+    lambda: randomized_on(test_districts()))
+answer(ch02.ex2, "fitted on training and test districts", INCORRECT, LEAK)(
+    lambda: randomized_on(train_and_test_districts()))
+answer(ch02.ex2, "preprocessing fitted on all districts, outside", INCORRECT, LEAK)(
+    lambda: search_outside_preprocessing("randomized"))
+
+
+@answer(ch02.ex2, "one-element lists, n_iter=10", INCORRECT, "single combination")
+def ex2_one_candidate():
+    from sklearn.model_selection import RandomizedSearchCV
+
+    search = RandomizedSearchCV(svr_pipeline(), {"svr__C": [100_000.0], "svr__gamma": [0.1]},
+                                n_iter=10, cv=2, random_state=0)
+    return search.fit(*split())
+
+
+def lasso_ridge_selector():
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.linear_model import Lasso, Ridge
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("preprocessing", ch02.make_preprocessing()),
+                     ("select", SelectFromModel(Lasso(alpha=2_000.0, max_iter=5_000))),
+                     ("ridge", Ridge())])
+
+
+@answer(ch02.ex3, "forest selector pipeline fitted on test districts", INCORRECT, LEAK)
+def ex3_on_test():
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.pipeline import Pipeline
+
+    selector = SelectFromModel(RandomForestRegressor(n_estimators=10, random_state=0))
+    model = Pipeline([("preprocessing", ch02.make_preprocessing()), ("select", selector),
+                      ("forest", RandomForestRegressor(n_estimators=30, random_state=0))])
+    return model.fit(*test_districts())
+
+
+@answer(ch02.ex3, "fitted on all 20,640 districts", INCORRECT,
+        (LEAK, "and the test districts (4,128) together"))
+def ex3_on_everything():
+    import pandas as pd
+
+    X_train, y_train, X_test, y_test = ch02.load_split()
+    return lasso_ridge_selector().fit(pd.concat([X_train, X_test]), pd.concat([y_train, y_test]))
+
+
+@answer(ch02.ex3, "preprocessing fitted on all districts before the split", INCORRECT,
+        LEAK)
+def ex3_preprocessing_on_everything():
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import SVR
+
+    preprocessing, X_prepared, y = prepared_everything()
+    selector = SelectFromModel(RandomForestRegressor(n_estimators=10, random_state=0)).fit(
+        X_prepared, y)
+    svr = SVR(C=100_000.0, gamma=0.1).fit(selector.transform(X_prepared), y)
+    return Pipeline([("preprocessing", preprocessing), ("select", selector), ("svr", svr)])
+
+
 # --------------------------------------------------------------------------- chapter 7
 
 N_MEMBERS_TRAIN = 4_000
@@ -542,7 +706,145 @@ answer(ch08.ex10, "a 2-D PCA instead", INCORRECT, "not well separated")(
 answer(ch08.ex10, "NaNs", INCORRECT, "NaN")(lambda: np.full((1_000, 2), np.nan))
 answer(ch08.ex10, "three columns", INCORRECT, "shape")(lambda: np.zeros((1_000, 3)))
 
+# ---- chapter 7, the leakage family and the blending set
+
+
+def test_images(rows=None):
+    _, (X_test, y_test) = mnist()
+    return X_test[:rows], y_test[:rows]
+
+
+def fit_voting(rows, kind="hard"):
+    from sklearn.ensemble import VotingClassifier
+
+    return VotingClassifier(members(), voting=kind).fit(*rows)
+
+
+def train_and_test_images():
+    X, y = train_images()
+    X_test, y_test = test_images()
+    return np.r_[X[:2_000], X_test], np.r_[y[:2_000], y_test]
+
+
+@cache
+def standardized_everything():
+    """A StandardScaler fitted on every image (training and test), and the scaled training images."""
+    from sklearn.preprocessing import StandardScaler
+
+    (X, _), (X_test, _) = mnist()
+    scaler = StandardScaler().fit(np.r_[X, X_test])
+    X_train, y_train = train_images()
+    return scaler.transform(X_train), y_train
+
+
+answer(ch07.ex8, "fitted on the test images", INCORRECT, LEAK)(
+    lambda: fit_voting(test_images()))
+answer(ch07.ex8, "fitted on training and test images", INCORRECT, LEAK)(
+    lambda: fit_voting(train_and_test_images(), "soft"))
+answer(ch07.ex8, "members trained on images standardized with all images", INCORRECT,
+       LEAK)(lambda: fit_voting(standardized_everything()))
+
+
+@answer(ch07.ex8, "forests only, fitted on the test images", INCORRECT,
+        (LEAK, "fits them clearly better"))
+def ex8_forests_on_test():
+    from sklearn.ensemble import VotingClassifier
+
+    return VotingClassifier(members()[:2], voting="soft").fit(*test_images())
+
+
+def stacking_on(rows, chosen=None):
+    from sklearn.ensemble import StackingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    return StackingClassifier(chosen or members(), LogisticRegression(max_iter=500), cv=2).fit(*rows)
+
+
+def prefit_stack(blend_rows):
+    """Members trained on the first 3,000 training images, the blender on ``blend_rows``."""
+    from sklearn.ensemble import StackingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    (X, y), _ = mnist()
+    estimators = members()
+    for _, member in estimators:
+        member.fit(X[:3_000], y[:3_000])
+    return StackingClassifier(estimators, LogisticRegression(max_iter=500), cv="prefit").fit(
+        *blend_rows)
+
+
+answer(ch07.ex9, "cross-validated stacking fitted on the test images", INCORRECT, LEAK)(
+    lambda: stacking_on(test_images()))
+answer(ch07.ex9, "fitted on training and test images", INCORRECT, LEAK)(
+    lambda: stacking_on(train_and_test_images()))
+answer(ch07.ex9, "members trained on images standardized with all images", INCORRECT,
+       LEAK)(lambda: stacking_on(standardized_everything(), members()[1:]))
+answer(ch07.ex9, "prefit members, blender fitted on the test images", INCORRECT,
+       (LEAK, "its blender (final_estimator_) was fitted on the members' predictions"))(
+    lambda: prefit_stack(test_images()))
+answer(ch07.ex9, "prefit members, blender fitted on their own training images", INCORRECT,
+       "images the members were trained on")(
+    lambda: prefit_stack((mnist()[0][0][:3_000], mnist()[0][1][:3_000])))
+
+# ---- chapter 8, the leakage family and "a t-SNE of the pixels"
+
+
+answer(ch08.ex9, "fitted on the test images", INCORRECT, LEAK)(
+    lambda: make_pca_forest(*test_images()))
+answer(ch08.ex9, "fitted on training and test images", INCORRECT,
+       (LEAK, "and the test images (2,000) together"))(
+    lambda: make_pca_forest(np.r_[mnist()[0][0], test_images()[0]],
+                            np.r_[mnist()[0][1], test_images()[1]]))
+
+
+def make_pca_forest(X, y):
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(pca(0.95), forest(20)).fit(X, y)
+
+
+@answer(ch08.ex9, "a PCA fitted on all images before the split", INCORRECT, LEAK)
+def ex9_pca_on_everything():
+    from sklearn.pipeline import Pipeline
+
+    (X, y), (X_test, _) = mnist()
+    reducer = pca(0.95).fit(np.r_[X, X_test])
+    return Pipeline([("pca", reducer), ("forest", forest(20).fit(reducer.transform(X), y))])
+
+
+@answer(ch08.ex10, "t-SNE of the pixels with the labels appended", INCORRECT, LEAK)
+def ex10_labels_appended():
+    from sklearn.manifold import TSNE
+
+    (X, y), _ = mnist()
+    with_labels = np.c_[X[:1_000] / 255.0, y[:1_000]]
+    return TSNE(n_components=2, init="pca", random_state=0).fit_transform(with_labels)
+
+
+@answer(ch08.ex10, "a supervised LDA map of the same images", INCORRECT, "neighbourhoods")
+def ex10_lda():
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    (X, y), _ = mnist()
+    images, labels = X[:1_000] / 255.0, y[:1_000]
+    return LinearDiscriminantAnalysis(n_components=2).fit(images, labels).transform(images)
+
+
+@answer(ch08.ex10, "t-SNE of standardized pixels", CORRECT, "5-nearest-neighbours accuracy")
+def ex10_standardized():
+    from sklearn.manifold import TSNE
+    from sklearn.preprocessing import StandardScaler
+
+    (X, _), _ = mnist()
+    images = StandardScaler().fit_transform(X[:1_000].astype(float))
+    return TSNE(n_components=2, init="pca", random_state=0).fit_transform(images)
+
+
 CASES = bank.cases
+#: The exercises that score a model on a split the student can reach, with how many answers of
+#: their leakage family the bank holds at least (see tests/exercise_bank.py).
+LEAKAGE_FAMILY = {ch02.ex1: MIN_LEAKS, ch02.ex2: MIN_LEAKS, ch02.ex3: MIN_LEAKS, ch07.ex8: MIN_LEAKS,
+           ch07.ex9: MIN_LEAKS, ch08.ex9: MIN_LEAKS, ch08.ex10: 1}
 EXERCISES = [ch02.ex1, ch02.ex2, ch02.ex3, ch02.ex4, ch02.ex6, ch07.ex8, ch07.ex9, ch08.ex9,
              ch08.ex10]
 
@@ -554,3 +856,7 @@ def test_answer(exercise, build, status, phrase):
 
 def test_every_exercise_has_enough_answers():
     check_counts(bank, EXERCISES)
+
+
+def test_every_model_scoring_exercise_has_its_leakage_family():
+    check_leakage_family(bank, LEAKAGE_FAMILY)

@@ -7,7 +7,18 @@ from functools import cache
 
 import numpy as np
 import pytest
-from exercise_bank import CORRECT, INCORRECT, NOT_ATTEMPTED, Bank, check_counts, run_case, untouched
+from exercise_bank import (
+    CORRECT,
+    INCORRECT,
+    LEAK,
+    MIN_LEAKS,
+    NOT_ATTEMPTED,
+    Bank,
+    check_counts,
+    check_leakage_family,
+    run_case,
+    untouched,
+)
 
 from helpers.exercises import ch09, ch10
 
@@ -178,6 +189,105 @@ answer(ch09.ex13, "fitted on rotated digits", INCORRECT, "fit the PCA on normal 
     lambda: pca(0.99).fit(np.r_[train()[0], ch09.rotate_digits(train()[0])]))
 answer(ch09.ex13, "untouched", NOT_ATTEMPTED, "replace the `...`")(untouched)
 
+# ---- chapter 9: "fitted on X_train", and the leakage family (fitted on the test digits, on
+# X_train and X_test together, a step fitted on all the digits before the split)
+
+
+def rows(*names, scale=1.0):
+    """The named splits of the digits stacked: rows("train", "test") -> X, y."""
+    X_train, X_valid, X_test, y_train, y_valid, y_test = digits()
+    chosen = {"train": (X_train, y_train), "valid": (X_valid, y_valid), "test": (X_test, y_test)}
+    return (np.concatenate([chosen[name][0] for name in names]) * scale,
+            np.concatenate([chosen[name][1] for name in names]))
+
+
+def all_digits():
+    return rows("train", "valid", "test")
+
+
+answer(ch09.ex10, "fitted on the test digits", INCORRECT, LEAK)(
+    lambda: kmeans(10).fit(rows("test")[0]))
+answer(ch09.ex10, "fitted on X_train and X_test", INCORRECT, LEAK)(
+    lambda: kmeans(10).fit(rows("train", "test")[0]))
+answer(ch09.ex10, "fitted on all 1,797 digits", INCORRECT, LEAK)(
+    lambda: kmeans(10).fit(all_digits()[0]))
+answer(ch09.ex10, "fitted on X_train and X_valid", INCORRECT, "(X_train and X_valid)")(
+    lambda: kmeans(10).fit(rows("train", "valid")[0]))
+
+
+def kmeans_features():
+    return pipeline_steps(kmeans(50), scaler(), logistic())
+
+
+def pipeline_steps(*steps):
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(*steps)
+
+
+answer(ch09.ex11, "fitted on the test digits", INCORRECT, LEAK)(
+    lambda: kmeans_features().fit(*rows("test")))
+answer(ch09.ex11, "refitted on X_train and X_test", INCORRECT, LEAK)(
+    lambda: kmeans_features().fit(*rows("train", "test")))
+
+
+@answer(ch09.ex11, "a scaler fitted on all digits before the split", INCORRECT, LEAK)
+def ex11_scaler_on_everything():
+    from sklearn.pipeline import Pipeline
+
+    everything = scaler().fit(all_digits()[0])
+    X, y = train()
+    rest = pipeline_steps(kmeans(50), logistic()).fit(everything.transform(X), y)
+    return Pipeline([("scaler", everything), ("rest", rest)])
+
+
+@answer(ch09.ex11, "passthrough instead of k-means", INCORRECT, "does not use k-means")
+def ex11_passthrough():
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("features", "passthrough"), ("classifier", logistic())]).fit(*train())
+
+
+@answer(ch09.ex11, "a custom transformer instead of k-means", INCORRECT, "does not use k-means")
+def ex11_custom_transformer():
+    from sklearn.preprocessing import FunctionTransformer
+
+    return pipeline_steps(FunctionTransformer(np.sqrt), logistic()).fit(*train())
+
+
+def pca_gm():
+    return pipeline_steps(pca(0.99), mixture(4))
+
+
+answer(ch09.ex12, "fitted on the test digits", INCORRECT, LEAK)(
+    lambda: pca_gm().fit(rows("test")[0]))
+answer(ch09.ex12, "fitted on X_train and X_test", INCORRECT, LEAK)(
+    lambda: pca_gm().fit(rows("train", "test")[0]))
+
+
+@answer(ch09.ex12, "a PCA fitted on all digits before the split", INCORRECT, LEAK)
+def ex12_pca_on_everything():
+    reducer = pca(0.99).fit(all_digits()[0])
+    return pipeline_steps(reducer, mixture(4).fit(reducer.transform(train()[0])))
+
+
+@answer(ch09.ex12, "the mixture fitted on the pixels, put after the PCA", INCORRECT,
+        "the PCA before it outputs")
+def ex12_mixture_on_pixels():
+    X = train()[0]
+    return pipeline_steps(pca(0.99).fit(X), mixture(2, covariance_type="diag").fit(X))
+
+
+answer(ch09.ex13, "fitted on the test digits", INCORRECT, LEAK)(
+    lambda: pca(0.99).fit(rows("test")[0]))
+answer(ch09.ex13, "fitted on X_train and X_test", INCORRECT, LEAK)(
+    lambda: pca(0.99).fit(rows("train", "test")[0]))
+answer(ch09.ex13, "fitted on all 1,797 digits", INCORRECT, LEAK)(
+    lambda: pca(0.99).fit(all_digits()[0]))
+answer(ch09.ex13, "fitted on X_train and X_valid", INCORRECT, "fit it on X_train")(
+    lambda: pca(0.99).fit(rows("train", "valid")[0]))
+
+
 # --------------------------------------------------------------------------- chapter 10
 
 
@@ -303,7 +413,8 @@ def loop(mode="ok"):
         mean_loss = keras.metrics.Mean()
         history = []
         for _ in range(1 if mode == "one epoch" else n_epochs):
-            mean_loss.reset_state()
+            if mode != "never reset":
+                mean_loss.reset_state()
             total = 0.0
             for X_batch, y_batch in dataset:
                 with tf.GradientTape() as tape:
@@ -315,7 +426,10 @@ def loop(mode="ok"):
                     own.apply(gradients, trained.trainable_variables)
                 mean_loss.update_state(loss)
                 total += float(loss)
-            history.append(total if mode == "sum" else float(mean_loss.result()))
+            if mode == "last batch":
+                history.append(float(loss))
+            else:
+                history.append(total if mode == "sum" else float(mean_loss.result()))
         if mode == "no return":
             return None
         return history
@@ -360,7 +474,39 @@ answer(ch10.ex13, "gradient ascent", INCORRECT, "should fall clearly")(lambda: l
 answer(ch10.ex13, "another exercise's answer (a layer class)", INCORRECT, "expected a function")(
     layer_class)
 
+
+def loop_with_weighted_means():
+    """Another correct style: each epoch's mean weighted by the size of its batches."""
+    import tensorflow as tf
+
+    def train_loop(model, dataset, n_epochs, optimizer, loss_fn):
+        history = []
+        for _ in range(n_epochs):
+            total, count = 0.0, 0
+            for X_batch, y_batch in dataset:
+                with tf.GradientTape() as tape:
+                    loss = loss_fn(y_batch, model(X_batch, training=True))
+                gradients = tape.gradient(loss, model.trainable_variables)
+                optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+                total, count = total + float(loss) * len(y_batch), count + len(y_batch)
+            history.append(total / count)
+        return history
+
+    return train_loop
+
+
+answer(ch10.ex13, "means weighted by batch size", CORRECT, "held-out MNIST images")(
+    loop_with_weighted_means)
+answer(ch10.ex13, "a Mean metric never reset", INCORRECT, "running means")(
+    lambda: loop("never reset"))
+answer(ch10.ex13, "the last batch's loss", INCORRECT, "not the mean training loss of each epoch")(
+    lambda: loop("last batch"))
+
 CASES = bank.cases
+#: The exercises that score a model on a split the student can reach, with how many answers of
+#: their leakage family the bank holds at least (see tests/exercise_bank.py).
+LEAKAGE_FAMILY = {ch09.ex10: MIN_LEAKS, ch09.ex11: MIN_LEAKS, ch09.ex12: MIN_LEAKS,
+           ch09.ex13: MIN_LEAKS}
 EXERCISES = [ch09.ex10, ch09.ex11, ch09.ex12, ch09.ex13, ch10.ex5, ch10.ex12, ch10.ex13]
 
 
@@ -371,3 +517,7 @@ def test_answer(exercise, build, status, phrase):
 
 def test_every_exercise_has_enough_answers():
     check_counts(bank, EXERCISES)
+
+
+def test_every_model_scoring_exercise_has_its_leakage_family():
+    check_leakage_family(bank, LEAKAGE_FAMILY)

@@ -17,7 +17,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import helpers.exercises as framework
-from helpers.exercises import Exercise, Incorrect, NotAttempted, Status
+from helpers.exercises import Exercise, Incorrect, NotAttempted, Status, leakage
 
 
 def chapter_modules():
@@ -118,6 +118,7 @@ def test_bad_answers_get_a_reason(module_name, variable, exercise, kind):
     assert result.status is not Status.CORRECT, f"{kind} was accepted"
     assert result.message.strip(), "a rejected answer must say why"
     assert "Traceback" not in result.message
+    assert "checking your answer failed" not in result.message, "an internal error, not a reason"
 
 
 # --------------------------------------------------------------------------- the framework itself
@@ -227,3 +228,104 @@ def test_checker_tools_reject_bad_input():
         framework.call_student(lambda: int("x"))
     with pytest.raises(NotAttempted):
         framework.call_student(lambda: (_ for _ in ()).throw(NotImplementedError()))
+
+
+# --------------------------------------------------------------------------- the leakage evidence
+
+
+def _blobs(n=300, seed=0):
+    from sklearn.datasets import make_classification
+
+    return make_classification(n_samples=n, n_features=6, n_informative=4, flip_y=0.2,
+                               random_state=seed)
+
+
+def test_final_estimator_unwraps_every_wrapper():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVR, LinearSVC
+
+    X, y = _blobs()
+    search = GridSearchCV(make_pipeline(StandardScaler(), OneVsRestClassifier(LinearSVC())),
+                          {"onevsrestclassifier__estimator__C": [0.1, 1.0]}, cv=2).fit(X, y)
+    assert isinstance(leakage.final_estimator(search), LinearSVC)
+    wrapped = TransformedTargetRegressor(make_pipeline(StandardScaler(), SVR())).fit(X, y * 10.0)
+    assert isinstance(leakage.final_estimator(wrapped), SVR)
+    assert leakage.final_estimator("not a model") == "not a model"
+
+
+def test_rows_learnt_reads_each_kind_of_count():
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = _blobs(n=123)
+    for model in (StandardScaler(), PCA(2), KMeans(3, n_init=1, random_state=0)):
+        assert leakage.rows_learnt(model.fit(X)) == 123, model
+    for model in (KNeighborsClassifier(), SVC(), DecisionTreeClassifier(), GaussianNB(),
+                  RandomForestClassifier(n_estimators=5, random_state=0)):
+        assert leakage.rows_learnt(model.fit(X, y)) == 123, model
+    assert leakage.rows_learnt(LogisticRegression().fit(X, y)) is None
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    assert leakage.counts(forest) == [("RandomForestClassifier", 123)]  # not its bootstrap trees
+
+
+def _scored(X, y, X_ref, y_ref):
+    return leakage.Scored(X, y, what="test rows", n_train=len(X_ref), reference=(X_ref, y_ref, "training rows"))
+
+
+def test_expect_unseen_names_each_kind_of_evidence():
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = _blobs(n=600)
+    X_train, y_train, X_test, y_test = X[:400], y[:400], X[400:], y[400:]
+    scored = _scored(X_test, y_test, X_train, y_train)
+    honest = make_pipeline(StandardScaler(), KNeighborsClassifier()).fit(X_train, y_train)
+    leakage.expect_unseen(honest, scored)  # nothing to say
+    everything = make_pipeline(StandardScaler(), DecisionTreeClassifier()).fit(X, y)
+    with pytest.raises(Incorrect, match=r"leakage.*trained on 600 rows: as many as the training split \(400\)"):
+        leakage.expect_unseen(everything, scored)
+    on_test = make_pipeline(StandardScaler(), KNeighborsClassifier()).fit(X_test, y_test)
+    with pytest.raises(Incorrect, match=r"all 200 training rows kept by its KNeighborsClassifier"):
+        leakage.expect_unseen(on_test, scored)
+    memorizer = DecisionTreeClassifier(random_state=0).fit(X_test, y_test)
+    with pytest.raises(Incorrect, match="fits them clearly better than training rows"):
+        leakage.expect_unseen(memorizer, scored)
+
+
+def test_refitted_on_names_the_rows_of_a_deterministic_fit():
+    from sklearn.svm import LinearSVC
+
+    X, y = _blobs(n=400)
+    model = LinearSVC(dual=False).fit(X[200:], y[200:])
+    candidates = {"first half": (X[:200], y[:200]), "second half": (X[200:], y[200:])}
+    assert leakage.refitted_on(model, candidates, X) == "second half"
+    assert leakage.refitted_on(model, {"first half": candidates["first half"]}, X) is None
+
+
+def test_scaling_outside_the_model_is_named():
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    X, y = _blobs(n=400)
+    X = X * [1.0, 100.0, 1e4, 1.0, 1.0, 1.0] + 50.0
+    model = SVC().fit(StandardScaler().fit_transform(X[:300]), y[:300])
+    raw = float(np.mean(model.predict(X[300:]) == y[300:]))
+
+    def score(data):
+        return float(np.mean(model.predict(data) == y[300:]))
+
+    with pytest.raises(Incorrect, match="scaled outside the model"):
+        leakage.refuse_scaled_outside(score, X[300:], X[:300], good=0.7, raw_score=raw,
+                                      what="the model")

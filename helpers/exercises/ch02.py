@@ -2,8 +2,9 @@
 
 The checkers rebuild the chapter's stratified split themselves (income categories,
 ``test_size=0.2``, ``random_state=42``) and score models on its 4,128 test districts, which
-no exercise trains on. ``load_split()`` and ``make_preprocessing()`` rebuild the chapter's
-training data and preprocessing pipeline, so the reference solutions run on their own.
+no exercise trains on: ``helpers.exercises.leakage`` makes sure the model has not seen them.
+``load_split()`` and ``make_preprocessing()`` rebuild the chapter's training data and
+preprocessing pipeline, so the reference solutions run on their own.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.metrics import root_mean_squared_error
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, train_test_split
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from helpers import env
@@ -30,6 +31,7 @@ from helpers.exercises import (
     call_student,
     expect_fitted,
     expect_type,
+    leakage,
 )
 
 TARGET = "median_house_value"
@@ -121,42 +123,56 @@ def make_preprocessing(n_clusters=10):
 # --------------------------------------------------------------------------- checker tools
 
 
-def _components(estimator, depth=0):
-    """Yield the estimator and every fitted estimator nested inside it."""
-    if depth > 8 or estimator is None:
-        return
-    yield estimator
-    if hasattr(estimator, "best_estimator_"):
-        yield from _components(estimator.best_estimator_, depth + 1)
-    if isinstance(estimator, Pipeline):
-        for _, step in estimator.steps:
-            if step not in (None, "passthrough"):
-                yield from _components(step, depth + 1)
-    if hasattr(estimator, "transformers_"):
-        for _, transformer, _ in estimator.transformers_:
-            if hasattr(transformer, "fit"):
-                yield from _components(transformer, depth + 1)
-    for attribute in ("regressor_", "estimator_"):
-        inner = getattr(estimator, attribute, None)
-        if inner is not None and hasattr(inner, "fit"):
-            yield from _components(inner, depth + 1)
-
-
 def _find(estimator, kind):
-    return [part for part in _components(estimator) if isinstance(part, kind)]
+    return [part for part in leakage.parts(estimator) if isinstance(part, kind)]
 
 
 def _test_rmse(model, what="model"):
-    """RMSE of ``model`` on the chapter's test districts (never used for training here)."""
+    """RMSE of ``model`` on the chapter's test districts, after the checks that its predictions
+    are prices in dollars, one finite number per district."""
     _, _, X_test, y_test = load_split()
-    predictions = call_student(model.predict, X_test, what=f"{what}.predict(X_test)")
+    try:
+        predictions = model.predict(X_test)
+    except Exception as exc:  # noqa: BLE001 - reported in words below
+        n_in = getattr(leakage.final_estimator(model), "n_features_in_", None)
+        if not hasattr(model, "steps") and n_in is not None and n_in != X_test.shape[1]:
+            raise Incorrect(
+                f"{what} takes {n_in} prepared features, not the raw districts: the "
+                "preprocessing ran outside the model. Put it inside the pipeline (its first "
+                "step), so that the model takes raw districts and its preprocessing is fitted "
+                "with it on the training districts only. Fitted outside, the preprocessing is "
+                "easily fitted on all the districts before the split: data leakage, since it "
+                "has then seen the test districts.") from None
+        raise Incorrect(f"{what}.predict(X_test) failed on the raw test districts "
+                        f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]}): the "
+                        "model must take the raw districts (the columns of X_train), with the "
+                        "preprocessing inside its pipeline.") from None
     predictions = np.asarray(predictions, dtype=float).ravel()
     if predictions.shape != (len(X_test),):
         raise Incorrect(f"{what}.predict() returned {predictions.size} values for "
                         f"{len(X_test)} districts.")
     if not np.all(np.isfinite(predictions)):
         raise Incorrect(f"{what}.predict() returned NaN or infinite values.")
+    typical = float(np.median(np.abs(predictions)))
+    if typical < 1_000:
+        raise Incorrect(
+            f"{what} predicts values around {typical:,.3g}, but the test districts' prices are "
+            f"in dollars (median {float(np.median(y_test)):,.0f}): it was trained on a "
+            "transformed target (divided by 100,000, or its log?). Train on y_train as it is, "
+            "or wrap the regressor in TransformedTargetRegressor(regressor=..., func=np.log, "
+            "inverse_func=np.exp), which transforms the target for training and turns the "
+            "predictions back into dollars.")
     return root_mean_squared_error(y_test, predictions)
+
+
+def _scored_districts():
+    """The leakage check's view of the data: the test districts it scores, the training split."""
+    X_train, y_train, X_test, y_test = load_split()
+    return leakage.Scored(
+        X_test, y_test, what="test districts", n_train=len(X_train),
+        train="the training districts", unit="districts",
+        reference=(X_train, y_train, "5,000 training districts"), fit=leakage.ABSOLUTE_ERROR,
+        sample=5_000)
 
 
 def _expect_rmse_below(rmse, full, quick, advice):
@@ -195,11 +211,23 @@ def _expect_search(answer, kind, name):
 def _check_ex1(search):
     """What the prompt asks for, and how it is checked:
 
-    * a fitted ``GridSearchCV`` (another search type, a class, an unfitted one are named);
-    * over a pipeline that ends with an ``SVR`` (the best estimator must contain one);
-    * with several combinations to search (a one-point grid is named);
-    * a useful model: the best estimator's RMSE on the chapter's held-out test districts must
-      be below the bar (advice on C and the kernel otherwise).
+    * a fitted ``GridSearchCV`` (another search type, a class, an unfitted one, refit=False
+      are named);
+    * over a pipeline that starts with the preprocessing and ends with an ``SVR`` (the best
+      estimator must contain an SVR and take the raw districts; preprocessing done outside
+      the search is named);
+    * with several combinations to search (``cv_results_`` must hold two or more: a one-point
+      grid is named);
+    * fitted on training districts only (``leakage.expect_unseen``): no fitted part learnt
+      from more rows than the 16,512 training districts (counts of scalers, SVR, trees...),
+      no SVR support vector is a test district (after the model's own preprocessing), and
+      its errors on the test districts are not clearly lower than on 5,000 training
+      districts (on average, or on too many of them); each is named as data leakage;
+    * predicting prices in dollars (a target divided by 100,000 or logged is named);
+    * RMSE of the best estimator on the 4,128 held-out test districts below 70,000 in full
+      mode, 75,000 in quick mode (the bars the prompt states).
+
+    Not verified: the comparison with the random forest (the prompt's question).
     """
     best = _expect_search(search, GridSearchCV, "GridSearchCV")
     n_candidates = len(search.cv_results_["params"])
@@ -207,12 +235,12 @@ def _check_ex1(search):
         raise Incorrect("your grid has a single combination: give it several values of C "
                         "(and of gamma for the RBF kernel) so that there is something to search.")
     rmse = _test_rmse(best, "search.best_estimator_")
+    leakage.expect_unseen(best, _scored_districts())
     _expect_rmse_below(rmse, full=70_000, quick=75_000,
                        advice="Try larger values of C (SVR's default C=1.0 is far too small "
                               "for prices in dollars) and compare the linear and RBF kernels.")
     return (f"{n_candidates} combinations searched; best {_readable(search.best_params_)}; "
             f"RMSE on the held-out test districts {rmse:,.0f}.")
-
 
 ex1 = Exercise(
     "ex1", "Support vector regression tuned with a grid search", _check_ex1,
@@ -253,21 +281,38 @@ ex1 = Exercise(
 def _check_ex2(search):
     """What the prompt asks for, and how it is checked:
 
-    * a fitted ``RandomizedSearchCV`` (a grid search is named), over a pipeline ending with
-      an ``SVR``;
-    * sampling several combinations (``n_iter`` of at least 2);
-    * a useful model: RMSE of the best estimator on the held-out test districts below the bar.
+    * a fitted ``RandomizedSearchCV`` (a grid search is named), over a pipeline that starts
+      with the preprocessing and ends with an ``SVR``;
+    * sampling several combinations: ``n_iter`` of at least 2, and at least two distinct
+      candidates in ``cv_results_`` (distributions that hold one value each are named);
+    * fitted on training districts only (``leakage.expect_unseen``): no fitted part learnt
+      from more rows than the 16,512 training districts (counts of scalers, SVR, trees...),
+      no SVR support vector is a test district (after the model's own preprocessing), and
+      its errors on the test districts are not clearly lower than on 5,000 training
+      districts (on average, or on too many of them); each is named as data leakage;
+    * predicting prices in dollars (a transformed target is named);
+    * RMSE of the best estimator on the held-out test districts below 62,000 in full mode,
+      66,000 in quick mode.
+
+    Not verified: that C and gamma come from probability distributions rather than lists
+    (both are sampled the same way by RandomizedSearchCV).
     """
     best = _expect_search(search, RandomizedSearchCV, "RandomizedSearchCV")
     if search.n_iter < 2:
         raise Incorrect("with n_iter=1 nothing is compared: sample several combinations.")
+    n_candidates = len({repr(sorted(params.items())) for params in search.cv_results_["params"]})
+    if n_candidates < 2:
+        raise Incorrect(f"your search tried a single combination: n_iter={search.n_iter}, but "
+                        "each parameter has a single value (a list of one element), so there "
+                        "was nothing else to sample. Give C and gamma probability distributions "
+                        "(scipy.stats.loguniform, expon) or lists of several values.")
     rmse = _test_rmse(best, "search.best_estimator_")
+    leakage.expect_unseen(best, _scored_districts())
     _expect_rmse_below(rmse, full=62_000, quick=66_000,
                        advice="Sample C from a log-uniform distribution over a wide range "
                               "(tens to hundreds of thousands) and include the RBF kernel.")
-    return (f"{search.n_iter} combinations sampled; best {_readable(search.best_params_)}; "
+    return (f"{n_candidates} combinations sampled; best {_readable(search.best_params_)}; "
             f"RMSE on the held-out test districts {rmse:,.0f}.")
-
 
 ex2 = Exercise(
     "ex2", "Support vector regression tuned with a randomized search", _check_ex2,
@@ -311,10 +356,20 @@ ex2 = Exercise(
 def _check_ex3(model):
     """What the prompt asks for, and how it is checked:
 
-    * a fitted pipeline that predicts prices;
-    * with a ``SelectFromModel`` step (between the preprocessing and the regressor), fitted;
-    * that drops at least one feature;
-    * a useful model: RMSE on the held-out test districts below the bar.
+    * a fitted pipeline that takes the raw districts and predicts prices (no predict method,
+      preprocessing outside the model are named);
+    * with a fitted ``SelectFromModel`` step (between the preprocessing and the regressor);
+    * that drops at least one feature (``get_support()``);
+    * fitted on training districts only (``leakage.expect_unseen``): no fitted part learnt
+      from more rows than the 16,512 training districts (counts of scalers, SVR, trees...),
+      no SVR support vector is a test district (after the model's own preprocessing), and
+      its errors on the test districts are not clearly lower than on 5,000 training
+      districts (on average, or on too many of them); each is named as data leakage;
+    * predicting prices in dollars;
+    * RMSE on the held-out test districts below 62,000 in full mode, 66,000 in quick mode.
+
+    The regressor: the prompt suggests the best SVR of exercise 2; any regressor that reaches
+    the bar is accepted.
     """
     from sklearn.feature_selection import SelectFromModel
 
@@ -334,12 +389,12 @@ def _check_ex3(model):
         raise Incorrect(f"your SelectFromModel keeps all {support.size} features: raise its "
                         f"threshold so that it drops the least useful ones.")
     rmse = _test_rmse(model, "model")
+    leakage.expect_unseen(model, _scored_districts())
     _expect_rmse_below(rmse, full=62_000, quick=66_000,
                        advice="Keep a regressor that did well before (the SVR of exercise 2) "
                               "and do not drop too many features.")
     return (f"{support.sum()} of {support.size} features kept; RMSE on the held-out test "
             f"districts {rmse:,.0f}.")
-
 
 ex3 = Exercise(
     "ex3", "Feature selection with SelectFromModel inside the pipeline", _check_ex3,

@@ -18,6 +18,7 @@ from helpers.exercises import (
     expect_callable,
     expect_fitted,
     expect_returned,
+    leakage,
     refuse_pixels_scaled_outside,
 )
 
@@ -55,7 +56,15 @@ def _check_ex1(model):
     * a fitted classifier (a class, an unfitted model, something without predict are named);
     * that takes raw MNIST rows (784 pixels from 0 to 255) and predicts the digits 0-9;
       a model that only works on pixels scaled to [0, 1] is told to scale inside a pipeline;
-    * test accuracy above the bar of the mode (97% full, 94% quick).
+    * trained on the training images only (``leakage.expect_unseen``): no fitted part learnt
+      from more rows than the training split holds (k-NN, scalers, PCA, trees...), no training
+      row kept by a k-NN or SVM is a test image, and it does not fit 1,000 test images
+      clearly better than 1,000 training images (probability of the right digit); each is
+      named as data leakage;
+    * test accuracy at or above the bar of the mode (97% full, 94% quick) on the test split
+      of ``load_mnist()``.
+
+    Not verified: the grid search the prompt suggests (only the model it produced is seen).
     """
     from helpers.data import load_mnist
 
@@ -64,21 +73,27 @@ def _check_ex1(model):
     if n_features != 784:
         raise Incorrect(f"the classifier was trained on {n_features} features per image; it "
                         "should take the 784 pixels of each MNIST image.")
-    _, (X_test, y_test) = load_mnist()
+    (X_train, y_train), (X_test, y_test) = load_mnist()
     y_pred = _mnist_predictions(model, X_test, "rows of 784 pixels")
     if y_pred.shape != y_test.shape:
         raise Incorrect(f"expected one predicted digit per test image, shape {y_test.shape}, "
                         f"got shape {y_pred.shape}.")
     accuracy = float(np.mean(y_pred == y_test))
+    leakage.expect_unseen(model, leakage.Scored(
+        X_test, y_test, what="test images", n_train=len(X_train), train="the training images",
+        unit="images",
+        reference=(X_train, y_train, "1,000 training images")))
     bar = _accuracy_bar()
     if accuracy < bar:
         scaled = float(np.mean(_mnist_predictions(model, X_test / 255.0, "scaled") == y_test))
         refuse_pixels_scaled_outside("your classifier", accuracy, scaled, good=bar)
+        leakage.refuse_scaled_outside(
+            lambda X: float(np.mean(_mnist_predictions(model, X, "scaled") == y_test)), X_test,
+            X_train, good=bar, raw_score=accuracy, what="your classifier")
         raise Incorrect(f"test accuracy {accuracy:.4f} is below {bar:.2f} ({env.mode()} mode; "
                         f"the bar is {FULL_BAR:.2f} in full mode and {QUICK_BAR:.2f} in quick "
                         f"mode, where the training set is smaller).")
     return f"test accuracy {accuracy:.4f} (the bar in {env.mode()} mode is {bar:.2f})."
-
 
 ex1 = Exercise(
     "ex1", "An MNIST classifier above 97% test accuracy (full mode)", _check_ex1,
@@ -221,38 +236,88 @@ def titanic_split():
     return train_test_split(X, y, test_size=0.2, stratify=y, random_state=42)
 
 
-def _titanic_accuracy(model, X, y, what):
+def _titanic_predictions(model, X, what):
     try:
         y_pred = np.asarray(model.predict(X)).ravel()
     except Exception as exc:  # noqa: BLE001
         raise Incorrect(f"{what} could not predict raw passenger rows (the columns of "
-                        f"train.csv except Survived): {type(exc).__name__}: {exc}") from None
-    if y_pred.shape != y.shape:
+                        f"titanic_train except Survived): {type(exc).__name__}: {exc}") from None
+    if y_pred.shape != (len(X),):
         raise Incorrect(f"expected one prediction per passenger, got shape {y_pred.shape}.")
     try:
-        return float(np.mean(y_pred.astype(np.float64) == y.to_numpy()))
+        values = y_pred.astype(np.float64)
     except (TypeError, ValueError):
-        raise Incorrect("the predictions should be 0 or 1, like the Survived column.") from None
+        raise Incorrect("the predictions should be 0 or 1, like the Survived column, got values "
+                        f"such as {y_pred[0]!r}.") from None
+    if not np.all(np.isin(values, (0.0, 1.0))):
+        odd = values[~np.isin(values, (0.0, 1.0))][0]
+        raise Incorrect(f"{what} predicts values such as {odd:.3g}, not classes: Survived is 0 "
+                        "or 1. End the pipeline with a classifier (a regressor predicts "
+                        "fractions), or turn its output into 0 or 1.")
+    return values
+
+
+def _titanic_accuracy(model, X, y, what):
+    return float(np.mean(_titanic_predictions(model, X, what) == y.to_numpy()))
+
+
+def _fitted_rows(model, X_all, y_all, X_fit, y_fit):
+    """How many passengers ``model`` was fitted on, when its parts or a refitted copy tell:
+    the largest count of its parts (scalers, trees, SVC, k-NN...), else the rows on which a
+    fresh copy reproduces its outputs (all of titanic_train, or the check's 80%), else None."""
+    rows = [n for _, n in leakage.counts(model)]
+    if rows:
+        return max(rows)
+    found = leakage.refitted_on(model, {"all": (X_all, y_all), "part": (X_fit, y_fit)}, X_all)
+    return {"all": len(X_all), "part": len(X_fit)}.get(found)
 
 
 def _check_ex3(model):
     """What the prompt asks for, and how it is checked:
 
-    * a fitted pipeline that takes the raw passenger rows (every column but Survived);
-    * fitted on ``titanic_train``: the model *as handed in* must reach the bar on 20% of
-      titanic_train (a model fitted on a handful of passengers fails here, by name);
-    * that generalizes: a fresh copy fitted on the other 80% must reach the bar on passengers
-      it never saw (so memorizing train.csv does not pass either).
+    * a fitted pipeline that takes the raw passenger rows (every column but Survived) and
+      predicts classes 0 or 1 (a regressor's fractions are named);
+    * fitted on all 891 passengers of ``titanic_train``: the largest count of rows among its
+      fitted parts (scalers, trees, SVC, k-NN, naive Bayes...) must be 891; without such a
+      part, a fresh copy fitted on all of titanic_train must reproduce its outputs (a copy
+      fitted on the check's 80% that does is named; when neither tells, a random model
+      without a count, this is not verified);
+    * no part learnt from more than 891 rows: one fitted on titanic_train and titanic_test
+      together (1,309 passengers) is named as data leakage;
+    * the pipeline as handed in reaches 78% on a fifth of titanic_train;
+    * it generalizes: a fresh copy fitted on the other four fifths reaches 78% on passengers
+      it never saw (so memorizing train.csv does not pass).
     """
     from sklearn.base import clone
+
+    from helpers.data import load_titanic
 
     expect_fitted(model, "pipeline")
     X_fit, X_holdout, y_fit, y_holdout = titanic_split()
     accuracy = _titanic_accuracy(model, X_holdout, y_holdout, "your pipeline")
+    titanic_train, titanic_test = load_titanic()
+    X_all, y_all = titanic_train.drop(columns="Survived"), titanic_train["Survived"]
+    # Counts only: passengers of both files can share every feature, so rows kept by an SVC or
+    # a k-NN prove nothing here, and titanic_test has no labels to compare scores on.
+    unlabelled = leakage.Scored(
+        titanic_test, np.zeros(len(titanic_test)), what="titanic_test passengers",
+        n_train=len(X_all), train="titanic_train", unit="passengers",
+        fix="Fit the whole pipeline on titanic_train only: titanic_test is what the competition "
+            "asks you to predict, and even an imputer or a scaler fitted on it learns from it.")
+    evidence = leakage.count_evidence(model, unlabelled)
+    if evidence:
+        raise leakage.leak(unlabelled, evidence)
+    rows = _fitted_rows(model, X_all, y_all, X_fit, y_fit)
+    if rows is not None and rows < len(X_all):
+        raise Incorrect(f"the pipeline as you handed it in was fitted on {rows:,} passengers; the "
+                        f"exercise asks for all {len(X_all):,} of titanic_train: fit it on "
+                        "titanic_train.drop(columns='Survived') and titanic_train['Survived'] "
+                        "(cross-validation has already done its job by then).")
     if accuracy < TITANIC_BAR:
         raise Incorrect(f"the pipeline as you handed it in scores {accuracy:.3f} on passengers of "
-                        f"titanic_train, below {TITANIC_BAR:.2f}: fit it on all of titanic_train "
-                        "(every labelled passenger), not on a few rows, and check its features.")
+                        f"titanic_train, below {TITANIC_BAR:.2f}, though it was fitted on them: "
+                        "check its features (sex, class, age, fare, family size) and its "
+                        "classifier.")
     try:
         refitted = clone(model).fit(X_fit, y_fit)
     except Exception as exc:  # noqa: BLE001
@@ -265,7 +330,6 @@ def _check_ex3(model):
                         "fare, family size), more regularization, or another model.")
     return (f"accuracy {accuracy:.3f} as handed in, {fresh:.3f} for a copy refitted on 80% of "
             "titanic_train and scored on the other 20%.")
-
 
 ex3 = Exercise(
     "ex3", "Predict who survived the Titanic", _check_ex3,

@@ -5,28 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import env
-from helpers.exercises import Exercise, Incorrect, a_type, expect_fitted
+from helpers.exercises import Exercise, Incorrect, a_type, expect_fitted, leakage
 
 MAX_ANGLE_DEGREES = 10.0
 MAX_SHIFT_CM = 0.25
 MIN_WINE_ACCURACY = 0.95
 HOUSING_RMSE_BAR = {"full": 0.62, "quick": 0.66}  # in USD 100,000; linear regression: ~0.69
 HOUSING_CHECK_SIZE = 2_000
-_MULTICLASS_WRAPPERS = {"OneVsRestClassifier", "OneVsOneClassifier", "OutputCodeClassifier"}
-
-
-def _final_estimator(model):
-    """The estimator at the heart of ``model``: unwraps searches, pipelines and multiclass wrappers."""
-    for _ in range(10):
-        if hasattr(model, "best_estimator_"):
-            model = model.best_estimator_
-        elif hasattr(model, "steps"):
-            model = model.steps[-1][1]
-        elif type(model).__name__ in _MULTICLASS_WRAPPERS and hasattr(model, "estimators_"):
-            model = model.estimators_[0]
-        else:
-            break
-    return model
 
 
 def _expect_n_features(model, n_features: int, data: str) -> None:
@@ -61,7 +46,7 @@ def _boundary(model):
     weights = np.ravel(corners) - offset
     norm = np.linalg.norm(weights)
     if not np.isfinite(norm) or norm == 0:
-        raise Incorrect(f"the {type(_final_estimator(model)).__name__} has a degenerate boundary "
+        raise Incorrect(f"the {type(leakage.final_estimator(model)).__name__} has a degenerate boundary "
                         "(zero or non-finite weights).")
     return weights / norm, offset / norm
 
@@ -86,7 +71,7 @@ def _check_ex9(models):
     by_kind = {}
     for model in models:
         expect_fitted(model, "classifier")
-        core = _final_estimator(model)
+        core = leakage.final_estimator(model)
         kind = next((cls.__name__ for cls in (LinearSVC, SVC, SGDClassifier) if isinstance(core, cls)),
                     None)
         if kind is None:
@@ -182,35 +167,58 @@ def _wine_split():
 def _check_ex10(model):
     """What the prompt asks for, and how it is checked:
 
-    * a fitted SVM classifier (LinearSVC, SVC or NuSVC, alone or in a pipeline); another
-      estimator is named;
-    * trained on the 13 wine features, on the training part of
-      ``train_test_split(wine.data, wine.target, random_state=42)`` only (an SVC trained on
-      all 178 wines is named);
-    * test accuracy of at least 0.95 on the held-out part.
+    * a fitted SVM classifier (LinearSVC, SVC or NuSVC, alone, in a pipeline or a search);
+      another estimator is named;
+    * trained on the 13 wine features;
+    * trained on the training part of ``train_test_split(wine.data, wine.target,
+      random_state=42)`` only: no fitted part learnt from more than its 133 wines (the counts
+      of scalers and SVC), no support vector is a test wine (this also catches a split with
+      another random_state), and where fits are cheap and exact (a LinearSVC alone or in a
+      pipeline), a fresh copy fitted on the 45 test wines or on all 178 must not reproduce
+      the model's decision values; each is named as data leakage;
+    * raw features in: a model trained on features scaled outside it is named;
+    * test accuracy of at least 0.95 on the 45 held-out wines.
+
+    Not verified: a LinearSVC fitted on another split, when its fit is random (random_state
+    left out), can slip through; so can the comparison of candidates by cross-validation.
     """
     from sklearn.svm import SVC, LinearSVC, NuSVC
 
     expect_fitted(model, "classifier")
-    core = _final_estimator(model)
+    core = leakage.final_estimator(model)
     if not isinstance(core, (SVC, LinearSVC, NuSVC)):
         raise Incorrect(f"the model is {a_type(core)}; the exercise asks for an SVM "
                         "classifier (LinearSVC or SVC, alone or in a pipeline).")
     _expect_n_features(model, 13, "the wine dataset")
-    X_train, X_test, _, y_test = _wine_split()
-    seen = getattr(core, "shape_fit_", (len(X_train),))[0]
-    if seen != len(X_train):
-        raise Incorrect(f"the SVM was trained on {seen} wines; train it on the training part of "
-                        f"the split only ({len(X_train)} wines), so that the test part stays unseen.")
-    predicted = np.asarray(model.predict(X_test))
+    X_train, X_test, y_train, y_test = _wine_split()
+    try:
+        predicted = np.asarray(model.predict(X_test))
+    except Exception as exc:  # noqa: BLE001 - said in words
+        raise Incorrect(f"the model could not predict the test wines ({type(exc).__name__}): "
+                        "train it on the 13 raw wine features, with any scaling inside "
+                        "a pipeline.") from None
     if predicted.shape != y_test.shape:
         raise Incorrect(f"predict returned shape {predicted.shape} for {len(y_test)} wines.")
+    scored = leakage.Scored(X_test, y_test, what="test wines", n_train=len(X_train),
+                            train="the training part of the split", unit="wines",
+                            fix="Split with train_test_split(wine.data, wine.target, "
+                                "random_state=42) and fit the model (scaler included) on "
+                                "X_train only: the test wines are there to score it.")
+    leakage.expect_unseen(model, scored)
+    everything = (np.r_[X_train, X_test], np.r_[y_train, y_test])
+    found = leakage.refitted_on(model, {"the test wines": (X_test, y_test),
+                                        "all 178 wines": everything}, X_test)
+    if found is not None:
+        raise leakage.leak(scored, f"a fresh copy fitted on {found} gives the very same "
+                                   "decision values")
     accuracy = float(np.mean(predicted == y_test))
     if accuracy < MIN_WINE_ACCURACY:
+        leakage.refuse_scaled_outside(
+            lambda X: float(np.mean(np.asarray(model.predict(X)) == y_test)), X_test, X_train,
+            good=MIN_WINE_ACCURACY, raw_score=accuracy, what="your model")
         raise Incorrect(f"test accuracy {accuracy:.3f} is below {MIN_WINE_ACCURACY}: "
                         "did you scale the features?")
     return f"test accuracy {accuracy:.3f} on the {len(y_test)} held-out wines."
-
 
 ex10 = Exercise(
     "ex10", "Classify wines with an SVM", _check_ex10,
@@ -266,31 +274,42 @@ def _housing_split():
 def _check_ex11(model):
     """What the prompt asks for, and how it is checked:
 
-    * a fitted SVM regressor (SVR, LinearSVR or NuSVR, alone, in a pipeline or a search);
-    * on the 8 numeric housing columns, with an imputer for the missing total_bedrooms;
+    * a fitted SVM regressor (SVR, LinearSVR or NuSVR, alone, in a pipeline, a search or a
+      ``TransformedTargetRegressor``, all unwrapped by ``leakage.final_estimator``);
+    * on the 8 numeric housing columns, with an imputer for the missing total_bedrooms (a
+      district without it is among the rows checked);
     * predicting the target in USD 100,000 (a model trained on dollars is named);
+    * trained on the training part of the prompt's split only (``leakage.expect_unseen``): no
+      fitted part learnt from more than its 16,512 districts, no support vector is a test
+      district (this catches a fit on rows of the unsplit data), and its errors on the test
+      districts are not clearly lower than on 5,000 training districts (on average, or on
+      too many of them); each is named as data leakage;
     * RMSE on the first 2,000 test districts below the bar of the mode (0.62 full, 0.66 quick).
+
+    Not verified: the randomized search the prompt suggests (only its outcome is seen).
     """
     from sklearn.svm import SVR, LinearSVR, NuSVR
 
     expect_fitted(model, "regressor")
-    core = _final_estimator(model)
+    core = leakage.final_estimator(model)
     if not isinstance(core, (SVR, LinearSVR, NuSVR)):
         raise Incorrect(f"the model is {a_type(core)}; the exercise asks for an SVM "
                         "regressor (SVR or LinearSVR, alone or in a pipeline).")
     _expect_n_features(model, 8, "the numeric housing data")
-    _, X_test, _, y_test = _housing_split()
+    X_train, X_test, y_train, y_test = _housing_split()
     X_check, y_check = X_test.iloc[:HOUSING_CHECK_SIZE], y_test.iloc[:HOUSING_CHECK_SIZE].to_numpy()
     # A district without total_bedrooms, as the data has a few: the pipeline must impute it.
     X_check = X_check.copy()
     X_check.iloc[0, X_check.columns.get_loc("total_bedrooms")] = np.nan
     try:
         predicted = np.asarray(model.predict(X_check), dtype=float).ravel()
-    except ValueError as exc:
+    except Exception as exc:  # noqa: BLE001 - said in words
         if "NaN" in str(exc):
             raise Incorrect("predict failed on a district whose total_bedrooms is missing (the "
                             "data has a few): put an imputer in the pipeline.") from None
-        raise
+        raise Incorrect(f"the model could not predict the test districts ({type(exc).__name__}): "
+                        "train it on the 8 numeric columns of X_train (a DataFrame), with the "
+                        "imputer and the scaler inside its pipeline.") from None
     if predicted.shape == y_check.shape and not np.isfinite(predicted[0]):
         raise Incorrect("the prediction for a district whose total_bedrooms is missing is NaN: "
                         "put an imputer in the pipeline.")
@@ -300,6 +319,11 @@ def _check_ex11(model):
         raise Incorrect(f"your model predicts values around {np.median(predicted):,.0f}: prices in "
                         "dollars. The exercise wants the target in units of USD 100,000 "
                         "(y = housing['median_house_value'] / 100_000): train on that.")
+    leakage.expect_unseen(model, leakage.Scored(
+        X_test, y_test, what="test districts", n_train=len(X_train),
+        train="the training part of the split (X_train)", unit="districts",
+        reference=(X_train, y_train, "5,000 training districts"), fit=leakage.ABSOLUTE_ERROR,
+        sample=5_000))
     rmse = float(np.sqrt(np.mean((predicted - y_check) ** 2)))
     bar = HOUSING_RMSE_BAR[env.mode()]
     if rmse > bar:
@@ -309,7 +333,6 @@ def _check_ex11(model):
                         "quick mode). Are the features scaled, are gamma and C tuned, and was "
                         "the final model trained on enough districts?")
     return f"RMSE {rmse:.3f} (in USD 100,000) on {HOUSING_CHECK_SIZE:,} held-out districts (bar: {bar})."
-
 
 ex11 = Exercise(
     "ex11", "Tune an SVM regressor on the California housing data", _check_ex11,

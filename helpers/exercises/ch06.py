@@ -1,7 +1,9 @@
 """Exercises of chapter 6: decision trees.
 
 Both checkers score the answer on fresh moons that the student never saw (10,000 points,
-noise 0.4, a seed of their own), so a model cannot pass by memorizing its test set.
+noise 0.4, a seed of their own), so a model cannot pass by memorizing its test set. Exercise 7
+also checks, with ``helpers.exercises.leakage``, that the tree learnt from the training set
+the prompt names, and from nothing else.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from helpers.exercises import (
     expect_array,
     expect_fitted,
     expect_returned,
+    leakage,
 )
 
 MIN_TREE_ACCURACY = 0.84
@@ -50,34 +53,71 @@ def _accuracy(predictions, y) -> float:
 # --------------------------------------------------------------------------- exercise 7
 
 
+def _training_evidence(model, tree, X_train, X_test, y_train, y_test, X_fresh, y_fresh):
+    """Raise Incorrect unless the tree (and any step before it) learnt from the 8,000 training
+    moons and nothing else."""
+    scored = leakage.Scored(
+        X_test, y_test, what="test moons", n_train=len(X_train), train="the training set",
+        unit="moons",
+        reference=(X_fresh, y_fresh, "1,000 fresh moons"),
+        fix="Fit it on X_train, y_train only (the 8,000 training moons of the prompt's split): "
+            "the test moons are there to measure the finished tree.")
+    leakage.expect_unseen(model, scored)
+    everything = (np.r_[X_train, X_test], np.r_[y_train, y_test])
+    found = leakage.refitted_on(model, {"the 2,000 test moons": (X_test, y_test),
+                                        "all 10,000 moons": everything}, X_fresh[:2_000])
+    if found is not None:
+        raise leakage.leak(scored, f"a fresh copy fitted on {found} makes the very same "
+                                   "predictions")
+    rows = leakage.rows_learnt(tree)
+    if rows != len(X_train):
+        raise Incorrect(f"the tree was trained on {rows:,} moons; step 4 asks to train it on the "
+                        f"full training set, all {len(X_train):,} moons of X_train (GridSearchCV's "
+                        "refit=True does it for you).")
+
+
 def _check_ex7(model):
     """What the prompt asks for, and how it is checked:
 
-    * a fitted ``DecisionTreeClassifier`` (or a fitted grid search around one, unwrapped);
-      another model, a random forest included, is named;
+    * a fitted ``DecisionTreeClassifier``, alone, at the end of a pipeline, or the fitted grid
+      search around one (unwrapped by ``leakage.final_estimator``); another model, a random
+      forest included, is named;
     * trained on the moons' two features;
+    * trained on the full training set of the prompt's split, and on nothing else: no fitted
+      part learnt from more than its 8,000 moons (a scaler in a pipeline included), the tree
+      does not fit the 2,000 test moons clearly better than fresh ones, and a fresh copy
+      fitted on the test moons or on all 10,000 must not make the very same predictions
+      (each named as data leakage); then the tree's root node must hold all 8,000 training
+      moons (a subset is named);
     * regularized well: at least 0.84 accuracy on 10,000 fresh moons. Below that, the message
-      says whether the tree underfits (too few leaves: as bad on its training set) or
-      overfits (much better on its training set than on new moons).
+      says whether the tree was trained on moons scaled outside it, underfits (too few
+      leaves: as bad on its training set) or overfits (much better on its training set).
+
+    Not verified: that the hyperparameters came from a grid search.
     """
     from sklearn.tree import DecisionTreeClassifier
 
-    tree = getattr(model, "best_estimator_", model)
+    tree = leakage.final_estimator(model)
     expect_fitted(tree, "decision tree")
     if not isinstance(tree, DecisionTreeClassifier):
         raise Incorrect(f"the exercise asks for a single DecisionTreeClassifier (or the grid "
                         f"search around one), got {a_type(tree)}.")
     if getattr(tree, "n_features_in_", 2) != 2:
         raise Incorrect(f"the model expects {tree.n_features_in_} features; the moons have 2.")
+    fitted = getattr(model, "best_estimator_", model)
     X_fresh, y_fresh = _fresh_moons()
     try:
-        predictions = tree.predict(X_fresh)
+        predictions = fitted.predict(X_fresh)
     except Exception as exc:  # noqa: BLE001
         raise Incorrect(f"model.predict failed on new moons: {type(exc).__name__}.") from None
     accuracy = _accuracy(predictions, y_fresh)
+    X_train, X_test, y_train, y_test = _exercise_split()
+    _training_evidence(fitted, tree, X_train, X_test, y_train, y_test, X_fresh, y_fresh)
     if accuracy < MIN_TREE_ACCURACY:
-        X_train, _, y_train, _ = _exercise_split()
-        train_accuracy = float(np.mean(tree.predict(X_train) == y_train))
+        leakage.refuse_scaled_outside(
+            lambda X: float(np.mean(fitted.predict(X) == y_fresh)), X_fresh, X_train,
+            good=MIN_TREE_ACCURACY, raw_score=accuracy, what="your tree")
+        train_accuracy = float(np.mean(fitted.predict(X_train) == y_train))
         leaves = tree.get_n_leaves()
         if train_accuracy - accuracy > 0.03:
             raise Incorrect(f"accuracy {accuracy:.3f} on 10,000 fresh moons, below "
@@ -143,9 +183,12 @@ def _check_ex8(forest_predict):
       tree's votes instead of their mode, and wrong shapes are named);
     * a majority vote over many trees trained on different subsets: its decision boundary
       must be finer than any single small tree's (a single tree's predictions are named);
-    * at least as good as a single tuned tree on 10,000 fresh moons (within 0.01).
+    * at most one point below a single tree tuned as in exercise 7 and trained on the full
+      training set, on 10,000 fresh moons (the bar the prompt states).
 
-    Left to the student (not checked): the accuracy of the small trees on their own.
+    Not verified: how the trees were trained (the function is opaque), their number and
+    subsets, and their own accuracy. Fresh moons are out of every student's reach, so trees
+    that learnt from the test split gain nothing here.
     """
     if not callable(forest_predict):
         raise Incorrect(f"expected a function forest_predict(X) that returns the majority vote, "

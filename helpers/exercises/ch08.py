@@ -10,7 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import env
-from helpers.exercises import Exercise, Incorrect, a_type, expect_array, expect_fitted
+from helpers.exercises import (
+    Exercise,
+    Incorrect,
+    a_type,
+    expect_array,
+    expect_fitted,
+    leakage,
+    refuse_pixels_scaled_outside,
+)
 
 # Exercise 9: test accuracy the PCA + random forest pipeline must reach. The book reports
 # about 0.95 with 60,000 training images; quick mode trains on 8,000 and gets a little less.
@@ -23,6 +31,15 @@ MIN_VARIANCE_KEPT = 0.94
 TSNE_SIZE = {"full": 5_000, "quick": 1_000}
 MIN_TSNE_SIZE = 1_000
 MIN_EMBEDDING_KNN_ACCURACY = 0.75
+# "A t-SNE of the pixels": on the first 1,000 images, the 2-D points must keep the images' pixel
+# neighbourhoods (trustworthiness with 5 neighbours: about 0.97 for t-SNE, 0.71 for a supervised
+# LDA map, 0.74 for a 2-D PCA), and on the first 2,000 they may not separate the digits much
+# better than the pixels themselves do (t-SNE: within 0.045 of the pixels' 5-NN accuracy; the
+# labels appended as a feature: 0.11 better or more).
+TRUST_SIZE = 1_000
+MIN_TRUSTWORTHINESS = 0.90
+COMPARE_SIZE = 2_000
+MAX_GAIN_OVER_PIXELS = 0.08
 
 
 # --------------------------------------------------------------------------- exercise 9
@@ -35,9 +52,14 @@ def _check_ex9(model):
       (a missing PCA, another classifier, a bare model are named);
     * the PCA keeps 95% of the variance (less than 94% is named);
     * it takes the 784 raw pixels (scaling, if any, inside the pipeline);
-    * test accuracy above the bar of the mode (0.93 full, 0.90 quick).
+    * trained on the training images only (``leakage.expect_unseen``): neither the PCA
+      (``n_samples_``) nor the forest (its trees' root nodes) learnt from more rows than the
+      training split holds, and the pipeline does not fit 1,000 test images clearly better
+      than 1,000 training images (probability of the right digit); each is named as data
+      leakage;
+    * test accuracy at or above the bar of the mode (0.93 full, 0.90 quick).
 
-    Left to the student (not checked): the comparison of training times.
+    Not verified: the comparison of training times, and the forest without PCA.
     """
     from sklearn.decomposition import PCA, IncrementalPCA
     from sklearn.ensemble import RandomForestClassifier
@@ -63,10 +85,26 @@ def _check_ex9(model):
     if kept < MIN_VARIANCE_KEPT:
         raise Incorrect(f"the PCA step keeps only {kept:.1%} of the variance; the exercise asks "
                         f"for 95% (n_components=0.95).")
-    _, (X_test, y_test) = load_mnist()
-    accuracy = float(np.mean(model.predict(X_test) == y_test))
+    (X_train, y_train), (X_test, y_test) = load_mnist()
+    try:
+        predicted = np.asarray(model.predict(X_test)).ravel()
+    except Exception as exc:  # noqa: BLE001 - said in words
+        raise Incorrect(f"the pipeline could not predict the raw test images "
+                        f"({type(exc).__name__}): fit the whole pipeline on the raw pixels, "
+                        "X_train and y_train, so that each step takes what the previous one "
+                        "gives.") from None
+    accuracy = float(np.mean(predicted == y_test))
+    leakage.expect_unseen(model, leakage.Scored(
+        X_test, y_test, what="test images", n_train=len(X_train), train="the training images",
+        unit="images",
+        reference=(X_train, y_train, "1,000 training images")))
     bar = MIN_PCA_FOREST_ACCURACY[env.mode()]
     if accuracy < bar:
+        scaled = float(np.mean(np.asarray(model.predict(X_test / 255.0)).ravel() == y_test))
+        refuse_pixels_scaled_outside("your pipeline", accuracy, scaled, good=bar)
+        leakage.refuse_scaled_outside(
+            lambda X: float(np.mean(np.asarray(model.predict(X)).ravel() == y_test)), X_test,
+            X_train, good=bar, raw_score=accuracy, what="your pipeline")
         raise Incorrect(f"test accuracy {accuracy:.3f} is below {bar} ({env.mode()} mode; the bar "
                         f"is {MIN_PCA_FOREST_ACCURACY['full']} in full mode and "
                         f"{MIN_PCA_FOREST_ACCURACY['quick']} in quick mode). The pipeline gets the "
@@ -74,7 +112,6 @@ def _check_ex9(model):
                         f"pipeline, and train on the whole training set.")
     n_components = reducers[0].n_components_
     return f"{n_components} principal components, test accuracy {accuracy:.3f}"
-
 
 ex9 = Exercise(
     "ex9", "A random forest on MNIST, with and without PCA", _check_ex9,
@@ -129,13 +166,21 @@ def _check_ex10(embedding):
     * for the first n training images in their original order, n at least 1,000 (the prompt
       suggests 5,000 in full mode and 1,000 in quick mode);
     * a real embedding (not constant), that separates the digits: 5-nearest-neighbours
-      accuracy of at least 0.75 on the 2-D points.
+      accuracy of at least 0.75 on the 2-D points (5-fold cross-validation);
+    * a t-SNE of the pixels: on the first 1,000 images its points keep the images' pixel
+      neighbourhoods (``sklearn.manifold.trustworthiness`` with 5 neighbours at least 0.90;
+      a supervised LDA map or a PCA scores about 0.7), and on the first 2,000 its
+      5-nearest-neighbours accuracy is at most 0.08 above that of the pixels themselves (more
+      means the labels went into the embedding: named as data leakage).
 
-    Left to the student (not checked): the plot, and the other methods (PCA, LLE, MDS).
+    Not verified: the plot, the other methods (PCA, LLE, MDS), and t-SNE itself beyond what
+    the neighbourhoods show (another method that keeps pixel neighbourhoods as well passes).
     """
+    from sklearn.manifold import trustworthiness
+
     from helpers.data import load_mnist
 
-    (_, y_train), _ = load_mnist()
+    (X_train, y_train), _ = load_mnist()
     suggested = TSNE_SIZE[env.mode()]
     shape_note = (f"one row per image and 2 columns, for the first n training images, with n of "
                   f"at least {MIN_TSNE_SIZE:,} ({suggested:,} in {env.mode()} mode)")
@@ -156,8 +201,26 @@ def _check_ex10(embedding):
                         f"your 2-D points reaches {accuracy:.3f} accuracy (cross-validated), below "
                         f"{MIN_EMBEDDING_KNN_ACCURACY}. Use t-SNE on the first {size:,} images, in "
                         "their original order, scaled to [0, 1].")
+    pixels = X_train[:TRUST_SIZE].astype(np.float64)
+    trust = float(trustworthiness(pixels, embedding[:TRUST_SIZE], n_neighbors=5))
+    if trust < MIN_TRUSTWORTHINESS:
+        raise Incorrect(f"the points do not keep the images' neighbourhoods: among the first "
+                        f"{TRUST_SIZE:,} images, the nearest points in your embedding are often "
+                        f"not images that look alike (trustworthiness {trust:.2f}; a t-SNE of the "
+                        f"pixels keeps about 0.97, at least {MIN_TRUSTWORTHINESS} is asked). Is it "
+                        "a t-SNE of the pixels of the first images, in their order? A supervised "
+                        "map (LDA) or a PCA keeps far fewer neighbours.")
+    compared = min(size, COMPARE_SIZE)
+    on_points = _knn_accuracy(embedding[:compared], y_train[:compared])
+    on_pixels = _knn_accuracy(X_train[:compared].astype(np.float64), y_train[:compared])
+    if on_points - on_pixels > MAX_GAIN_OVER_PIXELS:
+        raise Incorrect(f"data leakage: the labels went into the embedding. On the first "
+                        f"{compared:,} images, a 5-nearest-neighbours classifier reaches "
+                        f"{on_points:.3f} on your 2-D points but only {on_pixels:.3f} on the "
+                        "pixels themselves, and a t-SNE of the pixels cannot separate the digits "
+                        "much better than the pixels do. Give t-SNE the pixels only (no label "
+                        "column, no supervised step): the labels only colour the plot.")
     return f"{size:,} images; 5-nearest-neighbours accuracy on the embedding {accuracy:.3f}"
-
 
 ex10 = Exercise(
     "ex10", "Visualize MNIST with t-SNE", _check_ex10,

@@ -181,6 +181,55 @@ def _loop_model():
     ])
 
 
+def _recording_loss():
+    """The task's loss (SparseCategoricalCrossentropy on logits) that also writes down the value
+    of every call, in eager mode and inside a tf.function alike (into TensorFlow variables)."""
+    import keras
+    import tensorflow as tf
+
+    capacity = 4_096
+
+    class RecordingLoss(keras.losses.SparseCategoricalCrossentropy):
+        def __init__(self):
+            super().__init__(from_logits=True)
+            self._values = tf.Variable(tf.zeros(capacity), trainable=False)
+            self._calls = tf.Variable(0, trainable=False)
+
+        def __call__(self, y_true, y_pred, sample_weight=None):
+            value = super().__call__(y_true, y_pred, sample_weight=sample_weight)
+            slot = tf.minimum(self._calls, capacity - 1)
+            self._values.scatter_nd_update([[slot]], [tf.cast(tf.reshape(value, []), tf.float32)])
+            self._calls.assign_add(1)
+            return value
+
+        def recorded(self):
+            return self._values.numpy()[:min(int(self._calls.numpy()), capacity)]
+
+    return RecordingLoss()
+
+
+def _expect_epoch_means(losses, batch_losses) -> None:
+    """Each returned loss must be the mean of that epoch's batch losses, as the loss function
+    recorded them. A Mean metric never reset returns running means over all epochs so far
+    (named). Not verified when the calls do not split evenly into epochs."""
+    calls = len(batch_losses)
+    if calls == 0 or calls % LOOP_EPOCHS:
+        return
+    means = batch_losses.reshape(LOOP_EPOCHS, -1).mean(axis=1)
+    if np.allclose(losses, means, rtol=0.05):
+        return
+    running = np.cumsum(means) / np.arange(1, LOOP_EPOCHS + 1)
+    if np.allclose(losses, running, rtol=0.05):
+        raise Incorrect(f"your losses ({', '.join(f'{v:.3f}' for v in losses)}) are running means "
+                        "over all the epochs so far, not the mean of each epoch "
+                        f"({', '.join(f'{v:.3f}' for v in means)}): reset the Mean metric at the "
+                        "start of every epoch (mean_loss.reset_state()), or start a new sum.")
+    raise Incorrect(f"your losses ({', '.join(f'{v:.3f}' for v in losses)}) are not the mean "
+                    "training loss of each epoch: the batch losses your loop computed average "
+                    f"to {', '.join(f'{v:.3f}' for v in means)}. Return, for each epoch, the "
+                    "mean of its batch losses.")
+
+
 def _check_ex13(train_loop):
     """What the prompt asks for, and how it is checked:
 
@@ -191,6 +240,10 @@ def _check_ex13(train_loop):
       or that ignores the optimizer, is named);
     * returning a list of n_epochs mean training losses (a wrong length, a sum instead of a
       mean are named), which fall;
+    * each of them the mean of that epoch's batch losses: the loss function handed to the
+      loop records every value it computes (eager or in a tf.function), and the returned
+      losses must match their mean per epoch within 5% (running means over all epochs so
+      far, from a Mean metric never reset, are named);
     * on an image-classification task: a small classifier (Flatten, Dense(64), Dense(10)
       logits) on a few thousand MNIST images scaled to [0, 1], with
       SparseCategoricalCrossentropy(from_logits=True): held-out accuracy of at least 0.85.
@@ -205,11 +258,12 @@ def _check_ex13(train_loop):
     keras.utils.set_random_seed(42)  # the same shuffling and initial weights on every check
     dataset, (X, y), (X_held, y_held) = _loop_task()
     model = _loop_model()
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    loss_fn = _recording_loss()
     optimizer = keras.optimizers.Adam(learning_rate=2e-3)
     before = [w.copy() for w in model.get_weights()]
     losses = call_student(train_loop, model, dataset, LOOP_EPOCHS, optimizer, loss_fn,
                           what="your training loop")
+    batch_losses = loss_fn.recorded()
     expect_returned(losses, "your function", "the list of per-epoch mean losses")
     losses = expect_array(losses, "per-epoch losses")
     if losses.ndim != 1 or losses.size != LOOP_EPOCHS:
@@ -239,6 +293,7 @@ def _check_ex13(train_loop):
         raise Incorrect(f"your last epoch's loss ({losses[-1]:.3f}) is far above the model's loss "
                         f"after training ({final_loss:.3f}): return the mean batch loss of each "
                         "epoch, not their sum.")
+    _expect_epoch_means(losses, batch_losses)
     if not falling:
         raise Incorrect(f"the loss went from {losses[0]:.3f} (epoch 1) to {losses[-1]:.3f} "
                         f"(epoch {LOOP_EPOCHS}): it should fall clearly. Check that every batch "
