@@ -170,7 +170,8 @@ class Exercise:
         """Show whether ``answer`` is correct, not yet attempted, or wrong (and why).
 
         In a notebook this displays one output with a styled ``text/html`` form and the
-        plain ``text/plain`` form; elsewhere it prints the plain text.
+        plain ``text/plain`` form; elsewhere it prints the plain text. The result is also
+        added to the student's progress log (:mod:`helpers.progress`).
         """
         result = self.evaluate(answer)
         if _in_notebook():
@@ -179,6 +180,7 @@ class Exercise:
             display(result._repr_mimebundle_(), raw=True)
         else:
             print(result)
+        _record(self, result)
 
     def hint(self) -> None:
         """Print a hint."""
@@ -212,6 +214,16 @@ class Exercise:
         if self.defines not in namespace:
             raise RuntimeError(f"the solution of {self.name} does not define {self.defines}")
         return namespace[self.defines]
+
+
+def _record(exercise: Exercise, result: Result) -> None:
+    """Add a check's result to the student's progress log (helpers.progress); never raises."""
+    try:
+        from helpers import progress
+
+        progress.record(exercise, result)
+    except Exception:  # noqa: BLE001 - recording progress must never break a check
+        pass
 
 
 # --------------------------------------------------------------------------- checker tools
