@@ -135,3 +135,43 @@ test-compat: install-compat  ## the suite on other library versions: ENV=colab (
 	@cd notebooks && COURSE_QUICK=1 ../$(COMPAT_VENV)/bin/python -m helpers.doctor --no-gpu
 	COURSE_QUICK=1 OMP_NUM_THREADS=1 COURSE_COMPAT_LANE=$(ENV) PYDEVD_DISABLE_FILE_VALIDATION=1 \
 	  $(COMPAT_VENV)/bin/pytest -n 2 --dist loadfile --noconftest $(COMPAT_SKIP) $(LANE_SKIP) $(COMPAT_NBVAL_$(ENV))
+
+# ---------------------------------------------------------------- website
+# `make site` renders the committed notebooks (nothing is executed) and the pages in docs/ into
+# docs/_build/html with Sphinx, MyST-NB and the book theme; the folder is written anew each time
+# (no page of a removed source stays), the parsed sources are reused from docs/_build/doctrees. docs/requirements.txt is installed into
+# .venv; MathJax and axe-core into docs/node_modules (npm ci, versions from docs/package-lock.json).
+# `make site-test` loads every page in headless Chromium (Debian's package: apt-get install chromium)
+# with all non-local requests blocked; screenshots and the axe-core summary go to docs/_build/site-test.
+SITE_OUT       := docs/_build/html
+SITE_PORT      ?= 8000
+SITE_STAMP     := $(VENV)/.site-installed
+SITE_NODE      := docs/node_modules/.package-lock.json
+JUPYTERHUB_URL ?=
+
+.PHONY: site site-serve site-test
+
+$(SITE_STAMP): $(STAMP) docs/requirements.txt
+	$(BIN)/python -m pip install --quiet -r docs/requirements.txt
+	@touch $@
+
+$(SITE_NODE): docs/package.json docs/package-lock.json
+	npm ci --prefix docs --no-audit --no-fund --loglevel=error
+	@touch $@
+
+site: $(SITE_STAMP) $(SITE_NODE)  ## the course website in docs/_build/html (JUPYTERHUB_URL=https://... for your hub)
+	@set -e; start=$$(date +%s); \
+	rm -rf $(SITE_OUT); \
+	COURSE_JUPYTERHUB_URL="$(JUPYTERHUB_URL)" $(BIN)/python -m sphinx -b html -c docs -W --keep-going -q \
+	  -d docs/_build/doctrees . $(SITE_OUT); \
+	echo "site: $$(find $(SITE_OUT) -name '*.html' -not -path '*/_static/*' | wc -l) pages," \
+	     "$$(du -sh $(SITE_OUT) | cut -f1) in $(SITE_OUT), built in $$(( $$(date +%s) - start )) s"
+
+site-serve: site  ## serve the website on http://localhost:8000 (SITE_PORT=8001 for another port)
+	@echo "the course website: http://localhost:$(SITE_PORT)/ (Ctrl+C stops)"
+	$(BIN)/python -m http.server $(SITE_PORT) --bind 127.0.0.1 --directory $(SITE_OUT)
+
+site-test: site  ## the website in headless Chromium: every page, launch links, search, axe-core
+	@set -e; start=$$(date +%s); \
+	$(BIN)/python -m pytest docs/tests -q || status=$$?; \
+	echo "site-test: $$(( $$(date +%s) - start )) s"; exit $${status:-0}
