@@ -57,10 +57,10 @@ def _check_ex1(model):
     * that takes raw MNIST rows (784 pixels from 0 to 255) and predicts the digits 0-9;
       a model that only works on pixels scaled to [0, 1] is told to scale inside a pipeline;
     * trained on the training images only (``leakage.expect_unseen``): no fitted part learnt
-      from more rows than the training split holds (k-NN, scalers, PCA, trees...), no training
-      row kept by a k-NN or SVM is a test image, and it does not fit 1,000 test images
-      clearly better than 1,000 training images (probability of the right digit); each is
-      named as data leakage;
+      from exactly the training and the test images together (k-NN, scalers, PCA, trees...;
+      a larger, augmented training set is fine), no training row kept by a k-NN or SVM is a
+      test image, and it does not fit 1,000 test images clearly better than 1,000 training
+      images (probability of the right digit); each is named as data leakage;
     * test accuracy at or above the bar of the mode (97% full, 94% quick) on the test split
       of ``load_mnist()``.
 
@@ -82,7 +82,7 @@ def _check_ex1(model):
     leakage.expect_unseen(model, leakage.Scored(
         X_test, y_test, what="test images", n_train=len(X_train), train="the training images",
         unit="images",
-        reference=(X_train, y_train, "1,000 training images")))
+        reference=(X_train, y_train, "1,000 training images"), augmented=True))
     bar = _accuracy_bar()
     if accuracy < bar:
         scaled = float(np.mean(_mnist_predictions(model, X_test / 255.0, "scaled") == y_test))

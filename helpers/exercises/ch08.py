@@ -53,10 +53,10 @@ def _check_ex9(model):
     * the PCA keeps 95% of the variance (less than 94% is named);
     * it takes the 784 raw pixels (scaling, if any, inside the pipeline);
     * trained on the training images only (``leakage.expect_unseen``): neither the PCA
-      (``n_samples_``) nor the forest (its trees' root nodes) learnt from more rows than the
-      training split holds, and the pipeline does not fit 1,000 test images clearly better
-      than 1,000 training images (probability of the right digit); each is named as data
-      leakage;
+      (``n_samples_``) nor the forest (its trees' root nodes) learnt from exactly the training
+      and the test images together (an augmented training set is fine), and the pipeline
+      does not fit 1,000 test images clearly better than 1,000 training images (probability
+      of the right digit); each is named as data leakage;
     * test accuracy at or above the bar of the mode (0.93 full, 0.90 quick).
 
     Not verified: the comparison of training times, and the forest without PCA.
@@ -97,7 +97,7 @@ def _check_ex9(model):
     leakage.expect_unseen(model, leakage.Scored(
         X_test, y_test, what="test images", n_train=len(X_train), train="the training images",
         unit="images",
-        reference=(X_train, y_train, "1,000 training images")))
+        reference=(X_train, y_train, "1,000 training images"), augmented=True))
     bar = MIN_PCA_FOREST_ACCURACY[env.mode()]
     if accuracy < bar:
         scaled = float(np.mean(np.asarray(model.predict(X_test / 255.0)).ravel() == y_test))

@@ -318,7 +318,9 @@ class Scored:
     held-back rows of the same kind ``(X, y, description)`` for the score gap, measured with
     ``fit``, on seeded samples of at most ``sample`` rows of each side; without a reference,
     the gap is not tested. ``fix`` says how to fit the model instead, and ``unit`` names the
-    rows in messages ("images").
+    rows in messages ("images"). With ``augmented`` (the course teaches data augmentation for
+    these rows, so a training set may be larger than the split), only a count of exactly the
+    training and the scored rows together is evidence.
     """
 
     X: Any
@@ -331,6 +333,7 @@ class Scored:
     fix: str = ""
     unit: str = "rows"
     sample: int = SAMPLE
+    augmented: bool = False
 
 
 def _sample(X: Any, y: Any, size: int, seed: int):
@@ -350,11 +353,12 @@ def leak(scored: Scored, evidence: str) -> Incorrect:
 
 
 def count_evidence(model: Any, scored: Scored, allowed: int | None = None) -> str | None:
-    """The first part that learnt from more than ``allowed`` rows (``n_train`` by default)."""
+    """The first part that learnt from more than ``allowed`` rows (``n_train`` by default), or
+    with ``scored.augmented``, from exactly the training and the scored rows together."""
     allowed = scored.n_train if allowed is None else allowed
     n_scored = len(scored.y)
     for name, rows in counts(model):
-        if rows > allowed:
+        if rows > allowed and (rows == scored.n_train + n_scored or not scored.augmented):
             if rows == scored.n_train + n_scored:
                 how = (f"as many as {scored.train} ({scored.n_train:,}) and the {scored.what} "
                        f"({n_scored:,}) together")
