@@ -130,10 +130,14 @@ def _chapter_of(exercise: Any) -> str:
 
 def load(path: Path | None = None) -> list[dict]:
     """The records of the log, oldest first; damaged lines are skipped (a missing log is empty)."""
+    global _last_failure
     path = Path(path) if path is not None else log_path()
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
+        return []
+    except OSError as exc:  # a folder in its place, no permission: the report says it is empty
+        _last_failure = _last_failure or f"{type(exc).__name__}: {exc}"
         return []
     entries = []
     for line in text.splitlines():
