@@ -195,8 +195,9 @@ def plot_dataset(X, y, ax=None, classes=None, names=None, size: float = 18) -> N
 
 
 def plot_decision_regions(model, X, y=None, ax=None, resolution: int = 300, alpha: float = 0.2,
-                          padding: float = 0.5, names=None) -> None:
-    """Shade the class regions a fitted 2-D classifier predicts, and overlay the data.
+                          padding: float = 0.5, names=None):
+    """Shade the class regions a fitted 2-D classifier predicts, overlay the data, and return
+    the shaded regions (matplotlib's ContourSet, one level per class).
 
     Regions and points of the same class share their palette colour (class ``i`` of the
     model's ``classes_`` is ``PALETTE[i]``), so the colours read the same in every chapter.
@@ -215,8 +216,8 @@ def plot_decision_regions(model, X, y=None, ax=None, resolution: int = 300, alph
     classes = np.asarray(classes)
     codes = np.searchsorted(classes, predicted).reshape(grid0.shape)
     colours = ListedColormap(class_colours(len(classes)))
-    ax.contourf(grid0, grid1, codes, levels=np.arange(len(classes) + 1) - 0.5, alpha=alpha,
-                cmap=colours, vmin=-0.5, vmax=len(classes) - 0.5)
+    regions = ax.contourf(grid0, grid1, codes, levels=np.arange(len(classes) + 1) - 0.5,
+                          alpha=alpha, cmap=colours, vmin=-0.5, vmax=len(classes) - 0.5)
     ax.set_xlim(x0[0], x0[-1])
     ax.set_ylim(x1[0], x1[-1])
     if y is not None:
@@ -224,3 +225,4 @@ def plot_decision_regions(model, X, y=None, ax=None, resolution: int = 300, alph
     else:
         ax.set_xlabel("$x_1$")
         ax.set_ylabel("$x_2$")
+    return regions

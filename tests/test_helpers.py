@@ -153,20 +153,31 @@ def _colour_of(artist_colour) -> str:
     return to_hex(artist_colour).lower()
 
 
+def _levels(regions) -> list[tuple[str, bool]]:
+    """(colour, drawn somewhere) of each level of a filled ContourSet, on every matplotlib."""
+    from matplotlib.collections import Collection
+
+    if isinstance(regions, Collection):  # matplotlib 3.8+: one artist holds every level
+        faces, paths = regions.get_facecolor(), regions.get_paths()
+    else:  # matplotlib 3.7: one PathCollection per level
+        faces = [level.get_facecolor()[0] for level in regions.collections]
+        paths = [next(iter(level.get_paths()), None) for level in regions.collections]
+    return [(_colour_of(face), path is not None and len(path.vertices) > 0)
+            for face, path in zip(faces, paths, strict=True)]
+
+
 def test_decision_regions_and_points_of_a_class_share_its_palette_colour():
     X, y = make_moons(n_samples=200, noise=0.3, random_state=0)
     y = np.where(y == 1, 2, 0)  # labels 0 and 2: colours follow class order, not label values
     model = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
     fig, ax = plt.subplots()
-    plots.plot_decision_regions(model, X, y, ax=ax, names=["left", "right"])
-    region_cmap = ax.collections[0].get_cmap()
-    regions = [_colour_of(colour) for colour in region_cmap.colors]
-    points = [_colour_of(c.get_facecolor()[0]) for c in ax.collections[1:]]
-    names = [c.get_label() for c in ax.collections[1:]]
+    regions = plots.plot_decision_regions(model, X, y, ax=ax, names=["left", "right"])
+    points = [c for c in ax.collections if c.get_label() in ("left", "right")]
     plt.close(fig)
     palette = [c.lower() for c in plots.PALETTE[:2]]
-    assert regions == palette and points == palette
-    assert names == ["left", "right"]
+    assert [colour for colour, drawn in _levels(regions) if drawn] == palette
+    assert [_colour_of(c.get_facecolor()[0]) for c in points] == palette
+    assert [c.get_label() for c in points] == ["left", "right"]
 
 
 def test_regions_keep_their_class_colour_when_a_class_is_never_predicted():
@@ -179,11 +190,9 @@ def test_regions_keep_their_class_colour_when_a_class_is_never_predicted():
             return np.ones(len(grid), dtype=int)
 
     fig, ax = plt.subplots()
-    plots.plot_decision_regions(AlwaysOne(), X, np.array([0, 1, 2]), ax=ax, resolution=20)
-    contour = ax.collections[0]
-    shown = _colour_of(contour.get_cmap()(contour.norm(1)))  # the colour of the regions' level 1
+    regions = plots.plot_decision_regions(AlwaysOne(), X, np.array([0, 1, 2]), ax=ax, resolution=20)
     plt.close(fig)
-    assert shown == plots.PALETTE[1].lower()
+    assert [colour for colour, drawn in _levels(regions) if drawn] == [plots.PALETTE[1].lower()]
 
 
 def test_shared_plots_label_their_axes():
