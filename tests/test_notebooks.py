@@ -392,3 +392,14 @@ def test_chapter_links_its_worked_solutions(stem):
                      if c.cell_type == "markdown" and c.source.startswith("## Exercises"))
     after = "".join(c.source for c in nb.cells[exercises:] if c.cell_type == "markdown")
     assert f"solutions/{stem}_solutions.ipynb" in after
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+def test_worked_solutions_show_the_reference_solution_verbatim(stem):
+    """The code a worked-solutions notebook runs is what `exN.solution()` shows a student."""
+    module = importlib.import_module(f"helpers.exercises.ch{stem[:2]}")
+    nb = nbformat.read(SOLUTIONS / f"{stem}_solutions.ipynb", as_version=4)
+    sources = [cell.source.strip() for cell in code_cells(nb)]
+    for name in chapter_exercises(stem):
+        reference = getattr(module, name).solution_source().strip()
+        assert reference in sources, f"{name}: no code cell of the worked solutions is its reference solution"
