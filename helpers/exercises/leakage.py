@@ -418,12 +418,22 @@ def gap_evidence(model: Any, scored: Scored) -> str | None:
     return None
 
 
+def _keeps_its_rows(estimator: Any) -> bool:
+    """True for a k-NN estimator (it keeps its whole training set) or an SVM."""
+    return (getattr(estimator, "_fit_X", None) is not None and hasattr(estimator, "n_samples_fit_")
+            or getattr(estimator, "support_vectors_", None) is not None)
+
+
 def expect_unseen(model: Any, scored: Scored, allowed: int | None = None) -> None:
     """Raise :class:`Incorrect` naming data leakage when ``model`` shows that it learnt from the
-    scored rows: counts, then membership, then the score gap (see the module's docstring)."""
-    for look in (lambda: count_evidence(model, scored, allowed),
-                 lambda: membership_evidence(model, scored),
-                 lambda: gap_evidence(model, scored)):
+    scored rows: counts, then membership, then the score gap (see the module's docstring). The
+    gap is not measured for a model whose final estimator keeps its training rows (a k-NN, an
+    SVM): membership has already looked at those rows themselves."""
+    looks = [lambda: count_evidence(model, scored, allowed),
+             lambda: membership_evidence(model, scored)]
+    if not _keeps_its_rows(final_estimator(model)):
+        looks.append(lambda: gap_evidence(model, scored))
+    for look in looks:
         evidence = look()
         if evidence:
             raise leak(scored, evidence)
