@@ -198,7 +198,7 @@ def _recording_loss():
         def __call__(self, y_true, y_pred, sample_weight=None):
             value = super().__call__(y_true, y_pred, sample_weight=sample_weight)
             slot = tf.minimum(self._calls, capacity - 1)
-            self._values.scatter_nd_update([[slot]], [tf.cast(tf.reshape(value, []), tf.float32)])
+            self._values.scatter_nd_update([[slot]], [tf.cast(tf.reduce_mean(value), tf.float32)])
             self._calls.assign_add(1)
             return value
 
