@@ -95,6 +95,14 @@ def test_datasets_come_from_the_canonical_urls_and_are_cached_per_registry():
 
 
 def test_a_failing_lane_uploads_the_failing_notebooks():
-    (upload,) = steps_using("actions/upload-artifact")
-    assert upload["if"] == "failure()" and upload["with"]["path"] == "ci-artifacts/"
+    uploads = [s for s in steps_using("actions/upload-artifact") if s["with"]["path"] == "ci-artifacts/"]
+    assert len(uploads) == 1 and uploads[0]["if"] == "failure()"
     assert "ci-artifacts/$1" in (ROOT / ".ci" / "run").read_text()  # where .ci/run puts them
+
+
+def test_the_website_screenshots_are_kept():
+    uploads = [s for s in steps_using("actions/upload-artifact")
+               if s["with"]["path"] == "docs/_build/site-test/"]
+    assert len(uploads) == 1 and "always()" in uploads[0]["if"]
+    script = (ROOT / ".ci" / "run").read_text()
+    assert "make site-test" in script  # the browser test that writes them runs in CI
