@@ -195,13 +195,14 @@ def plot_dataset(X, y, ax=None, classes=None, names=None, size: float = 18) -> N
 
 
 def plot_decision_regions(model, X, y=None, ax=None, resolution: int = 300, alpha: float = 0.2,
-                          padding: float = 0.5, names=None):
+                          padding: float = 0.5, names=None, size: float = 18):
     """Shade the class regions a fitted 2-D classifier predicts, overlay the data, and return
     the shaded regions (matplotlib's ContourSet, one level per class).
 
     Regions and points of the same class share their palette colour (class ``i`` of the
     model's ``classes_`` is ``PALETTE[i]``), so the colours read the same in every chapter.
-    ``names`` labels the classes in a legend (``ax.legend()``) instead of their values.
+    ``names`` labels the classes in a legend (``ax.legend()``) instead of their values;
+    ``size`` is the points' marker area, as in :func:`plot_dataset`.
     """
     ax = ax or plt.gca()
     X = np.asarray(X)
@@ -221,7 +222,7 @@ def plot_decision_regions(model, X, y=None, ax=None, resolution: int = 300, alph
     ax.set_xlim(x0[0], x0[-1])
     ax.set_ylim(x1[0], x1[-1])
     if y is not None:
-        plot_dataset(X, y, ax=ax, classes=classes, names=names)
+        plot_dataset(X, y, ax=ax, classes=classes, names=names, size=size)
     else:
         ax.set_xlabel("$x_1$")
         ax.set_ylabel("$x_2$")

@@ -180,6 +180,20 @@ def test_decision_regions_and_points_of_a_class_share_its_palette_colour():
     assert [c.get_label() for c in points] == ["left", "right"]
 
 
+def test_decision_regions_draw_the_points_at_the_size_asked():
+    X, y = make_moons(n_samples=40, noise=0.3, random_state=0)
+    model = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y)
+    sizes = []
+    for size in (None, 40):
+        fig, ax = plt.subplots()
+        options = {} if size is None else {"size": size}
+        plots.plot_decision_regions(model, X, y, ax=ax, resolution=20, names=["a", "b"], **options)
+        sizes.append({float(s) for c in ax.collections if c.get_label() in ("a", "b")
+                      for s in c.get_sizes()})
+        plt.close(fig)
+    assert sizes == [{18.0}, {40.0}]  # the default of plot_dataset, then the size asked
+
+
 def test_regions_keep_their_class_colour_when_a_class_is_never_predicted():
     X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
 
