@@ -696,7 +696,8 @@ def extract(name: str) -> Path:
 
 
 def load_lifesat():
-    """Life satisfaction and GDP per capita of 27 OECD countries (2015), as a DataFrame."""
+    """Life satisfaction and GDP per capita (2020, USD at purchasing power parity) of 27
+    countries of the OECD's Better Life Index, as a DataFrame."""
     import pandas as pd
 
     return pd.read_csv(fetch("lifesat/lifesat.csv"))
