@@ -8,15 +8,12 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from helpers import progress
 from helpers.exercises import Result, Status
 from helpers.exercises.ch01 import ex20, ex21
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -115,7 +112,7 @@ def test_read_only_home(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != progress.ENV_VAR}
     run = subprocess.run(["bwrap", "--dev-bind", "/", "/", "--ro-bind", str(home), str(home),
                           "--setenv", "HOME", str(home), sys.executable, "-c", script],
-                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "Not yet attempted" in run.stdout and "True True" in run.stdout
     assert list(home.iterdir()) == []
@@ -131,7 +128,7 @@ def test_two_processes_checking_at_once_lose_nothing(log):
         for i in range(300):
             progress.record(ex20, Result("ex20", Status.INCORRECT, sys.argv[1] + "x" * 900 + str(i)))
     """)
-    writers = [subprocess.Popen([sys.executable, "-c", script, name], cwd=ROOT) for name in "ab"]
+    writers = [subprocess.Popen([sys.executable, "-c", script, name], cwd=log.parent) for name in "ab"]
     assert all(w.wait(timeout=120) == 0 for w in writers)
     entries = progress.load()
     assert len(entries) == 600
@@ -143,7 +140,7 @@ def test_terminal_command(log):
     log.write_text(json.dumps({"time": "2026-01-01T10:00:00+00:00", "chapter": "ch06", "exercise": "ex7",
                                "status": "correct", "message": ""}) + "\n", encoding="utf-8")
     run = subprocess.run([sys.executable, "-m", "helpers.progress", "--file", str(log)],
-                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+                         capture_output=True, text=True, cwd=log.parent, timeout=120)
     assert run.returncode == 0
     assert "✅ ex7" in run.stdout and "1 of " in run.stdout.splitlines()[0]
 

@@ -71,6 +71,10 @@ def _normalized(message: str) -> str:
     return re.sub(r"-?\d[\d.,]*(e[-+]?\d+)?", "#", message)
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _esc(value) -> str:
     return html.escape(str(value), quote=True)
 
@@ -141,11 +145,12 @@ def report_html(rows: list[dict], notebooks: list[dict], isolation: str, options
     sandboxed = not isolation.startswith("NO SANDBOX")
     out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>Grading report: {len(notebooks)} notebooks of {len(students)} students</title>",
+           f"<title>Grading report: {_count(len(notebooks), 'notebook')} of "
+           f"{_count(len(students), 'student')}</title>",
            f"<style>{_CSS}</style></head><body>",
            f'<p class="isolation{"" if sandboxed else " none"}" role="note">{_esc(isolation)}</p>',
            "<h1>Grading report</h1>",
-           f"<p>{len(students)} students, {len(notebooks)} notebooks, graded {_esc(generated)}. "
+           f"<p>{_count(len(students), 'student')}, {_count(len(notebooks), 'notebook')}, graded {_esc(generated)}. "
            f"{_esc(options)}</p>",
            '<table><caption>Results by status (one row per student, notebook and exercise)</caption>'
            '<thead><tr><th scope="col">status</th><th scope="col" class="num">rows</th></tr></thead><tbody>']

@@ -168,6 +168,7 @@ async def _run(nb, args, home: Path, emit) -> None:
     client = _client_class()(
         nb, kernel_name="python3", timeout=max(1, math.ceil(args.timeout)), allow_errors=True, startup_timeout=60,
         shutdown_kernel="immediate", resources={"metadata": {"path": str(home)}},
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not its warning about plain TCP on the loopback
         on_cell_executed=keep_reply)
     started = time.monotonic()
     async with client.async_setup_kernel():

@@ -366,7 +366,7 @@ def sandbox_command(isolation: Isolation, inner: list[str], env: dict[str, str],
     for folder in hidden:  # submissions and the output folder, where they lie inside a bound one
         if folder.exists() and any(folder.resolve().is_relative_to(f) for f in _readable_folders(data_cache, mirror)):
             args += ["--tmpfs", str(folder.resolve())]
-    args += ["--chdir", HOME, "--clearenv"]
+    args += ["--remount-ro", "/", "--chdir", HOME, "--clearenv"]  # the folders bwrap made on the way too
     for key, value in env.items():
         args += ["--setenv", key, value]
     return args + ["--", *inner]

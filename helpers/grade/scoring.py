@@ -87,7 +87,8 @@ def score(student: str, notebook: str, chapter: str, exercises: list[str], sourc
         "memory": ("out of memory", f"the notebook went over its {limits.memory_mb} MB of memory in {where}"),
         "processes": ("error", f"the notebook started more than {limits.processes} processes in {where}"),
         "died": ("error", f"the kernel died in {where}"),
-        "failed": ("error", f"the notebook could not be run: {failure}"),
+        "failed": ("error", f"the grader lost the notebook's kernel in {where}: {failure}" if current is not None
+                   else f"the notebook could not be run: {failure}"),
         "interrupted": ("error", "grading was interrupted"),
     }.get(stopped)
     rows = []

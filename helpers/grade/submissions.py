@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,15 +86,22 @@ def prepare(submission: Submission, expected: str | None = None) -> Prepared:
         prepared.invalid = "the file is empty"
         return prepared
     try:
-        nb = nbformat.reads(prepared.raw.decode("utf-8"), as_version=4)
-        cells = [(i, c) for i, c in enumerate(nb.cells) if c.get("cell_type") == "code"]
-        prepared.sources = {i: c.source for i, c in cells if isinstance(c.get("source"), str) and c.source.strip()}
+        text = prepared.raw.decode("utf-8")
+        json.loads(text)
     except UnicodeDecodeError:
         prepared.invalid = "not a notebook: the file is not UTF-8 text"
         return prepared
+    except ValueError as error:
+        prepared.invalid = (f"not a notebook: the file is not valid JSON ({error.msg}: line {error.lineno}, "
+                            f"column {error.colno})")
+        return prepared
+    try:
+        nb = nbformat.reads(text, as_version=4)
+        cells = [(i, c) for i, c in enumerate(nb.cells) if c.get("cell_type") == "code"]
+        prepared.sources = {i: c.source for i, c in cells if isinstance(c.get("source"), str) and c.source.strip()}
     except Exception as error:  # noqa: BLE001 - nbformat raises several kinds for a broken file
         detail = " ".join(str(error).split())[:200]
-        prepared.invalid = f"not a notebook: the file is not valid notebook JSON ({detail})"
+        prepared.invalid = f"not a notebook: {detail}"
         return prepared
     if not prepared.sources:
         prepared.invalid = "the notebook is empty (no code cells)"
