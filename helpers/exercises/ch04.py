@@ -108,13 +108,13 @@ ex12 = Exercise(
     softmax(X_b @ Theta) (subtract the row maximum before np.exp), gradient =
     X_b.T @ (probabilities - Y_onehot) / m, Theta -= eta * gradient. After each step compute the
     cross-entropy on the validation set, keep a copy of the best Theta, and stop once it has not
-    improved for a while. A learning rate around 0.5 and a few thousand epochs work on iris.
+    improved for a while. A learning rate around 0.1 and a few thousand epochs work on iris.
     """,
     solution="""
     import numpy as np
 
 
-    def train_softmax(X_train, y_train, X_valid, y_valid, eta=0.5, n_epochs=5001, alpha=0.01,
+    def train_softmax(X_train, y_train, X_valid, y_valid, eta=0.1, n_epochs=5001, alpha=0.01,
                       patience=200, seed=42):
         \"\"\"Batch gradient descent for softmax regression with l2 and early stopping.\"\"\"
 
