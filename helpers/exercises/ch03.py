@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import tarfile
 import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -389,50 +391,79 @@ def _read_corpus(folder: Path):
     return emails, np.array(labels)
 
 
+def _download_archive(filename: str, archive: Path, timeout: float) -> None:
+    """Fetch one archive of the corpus into ``archive``, atomically (no partial file is kept)."""
+    with urllib.request.urlopen(SPAM_URL + filename, timeout=timeout) as answer:
+        size = answer.headers.get("Content-Length")
+        megabytes = f" ({int(size) / 1e6:.1f} MB)" if size and size.isdigit() else ""
+        print(f"Downloading {filename}{megabytes} from the SpamAssassin website ...")
+        data = answer.read()
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    part = archive.with_name(archive.name + ".part")
+    try:
+        part.write_bytes(data)
+        part.replace(archive)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _unpack_archive(archive: Path, folder: Path) -> None:
+    """Extract ``archive``'s folders into ``folder`` (each folder appears whole, or not at all)."""
+    with tempfile.TemporaryDirectory(dir=folder) as tmp, tarfile.open(archive) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(tmp, filter="data")
+        else:  # older Pythons: refuse links and paths that leave the folder
+            if any(m.issym() or m.islnk() or m.name.startswith(("/", "..")) or "/../" in m.name
+                   for m in tar.getmembers()):
+                raise tarfile.TarError("unsafe member in the archive")
+            tar.extractall(tmp)
+        for extracted in Path(tmp).iterdir():
+            target = folder / extracted.name
+            if not target.exists():
+                extracted.rename(target)
+
+
 def load_spam_corpus(download: bool = True, timeout: float = 15):
     """SpamAssassin's public corpus (easy ham and spam) as ``(emails, labels)``, or None.
 
     Each email is the raw text of one message (headers, a blank line, then the body);
-    labels are 1 for spam and 0 for ham. The archives are downloaded once into the
-    course's data folder. Without network access (or with ``download=False`` and nothing
-    cached) this prints why and returns None instead of raising.
+    labels are 1 for spam and 0 for ham. The two archives (a few megabytes) are
+    downloaded once into the course's data folder. When the corpus is out of reach (no
+    network access, or ``download=False`` and nothing cached) this returns None instead of
+    raising; after a failed download it prints one sentence saying why.
     """
     folder = _spam_folder()
     if all((folder / name).is_dir() for name in ["easy_ham", "spam"]):
         return _read_corpus(folder)
     if not download:
         return None
-    folder.mkdir(parents=True, exist_ok=True)
-    archive = None
-    try:
-        for filename in SPAM_FILES.values():
-            archive = folder / filename
+    for filename in SPAM_FILES.values():
+        archive = folder / filename
+        try:
             if not archive.is_file():
-                print(f"Downloading {SPAM_URL + filename} ...")
-                with urllib.request.urlopen(SPAM_URL + filename, timeout=timeout) as answer:
-                    data = answer.read()
-                archive.write_bytes(data)
-            with tempfile.TemporaryDirectory(dir=folder) as tmp, tarfile.open(archive) as tar:
-                if hasattr(tarfile, "data_filter"):
-                    tar.extractall(tmp, filter="data")
-                else:  # older Pythons: refuse links and paths that leave the folder
-                    if any(m.issym() or m.islnk() or m.name.startswith(("/", "..")) or "/../" in m.name
-                           for m in tar.getmembers()):
-                        raise tarfile.TarError("unsafe member in the archive")
-                    tar.extractall(tmp)
-                for extracted in Path(tmp).iterdir():
-                    target = folder / extracted.name
-                    if not target.exists():
-                        extracted.rename(target)
-    except (OSError, tarfile.TarError, EOFError, ValueError) as exc:
-        if isinstance(exc, tarfile.TarError | EOFError) and archive is not None:
+                _download_archive(filename, archive, timeout)
+        except urllib.error.HTTPError as exc:
+            print(f"The SpamAssassin website answered {exc.code} ({exc.reason}) for {filename}, "
+                  "so this optional exercise cannot use the corpus now: skip it, or try again later.")
+            return None
+        except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException):
+            print("The SpamAssassin corpus cannot be downloaded from here (no internet access?) and "
+                  "is not part of the course's offline data: skip this optional exercise, or run "
+                  "the cell again once you are online.")
+            return None
+        except OSError as exc:
+            print(f"The SpamAssassin corpus could not be saved in {folder} ({exc.strerror or exc}): "
+                  "set COURSE_DATA_DIR to a folder you can write to, or skip this optional exercise.")
+            return None
+        try:
+            _unpack_archive(archive, folder)
+        except (OSError, tarfile.TarError, EOFError, ValueError) as exc:
             archive.unlink(missing_ok=True)  # a damaged archive is fetched again next time
-        reason = getattr(exc, "reason", None) or exc
-        print("The SpamAssassin corpus could not be downloaded or unpacked, so exercise 4 (optional) "
-              f"cannot use it here.\n  Reason: {reason}\n"
-              "  It is not in the course's offline mirror: run this cell again with internet "
-              "access, or skip this exercise.")
-        return None
+            written = isinstance(exc, OSError) and exc.errno  # a disk error, not a bad archive
+            why = exc.strerror if written else "the download looks damaged"
+            print(f"The SpamAssassin archive {filename} could not be unpacked ({why}): run the cell "
+                  "again to download it anew, or skip this optional exercise.")
+            return None
     return _read_corpus(folder)
 
 
