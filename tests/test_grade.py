@@ -386,3 +386,22 @@ def test_cache_key_changes_with_options():
     assert _fingerprint(base) == _fingerprint(dict(base))
     assert _fingerprint(base) != _fingerprint({**base, "timeout": 61})
     assert _fingerprint(base) != _fingerprint({**base, "mode": "full"})
+
+
+@needs_bwrap
+def test_submissions_and_results_inside_a_visible_folder_are_hidden(tmp_path):
+    """Hand-ins kept in the course folder (or the data cache) are masked in the sandbox's view."""
+    secret = tmp_path / "hand-in" / "bob" / "answers.ipynb"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("bob's answers")
+    single = tmp_path / "carol.ipynb"
+    single.write_text("carol's answers")
+    limits = sandbox.Limits(timeout=10, memory_mb=256, processes=32, threads=1)
+    command = sandbox.sandbox_command(
+        sandbox.probe(), ["/bin/sh", "-c", f"ls -A {tmp_path}/hand-in; cat {secret} {single}; cat {tmp_path}/data.txt"],
+        {"PATH": "/usr/bin:/bin"}, data_cache=tmp_path, mirror=None, hidden=[tmp_path / "hand-in", single],
+        limits=limits)
+    (tmp_path / "data.txt").write_text("the cached data is visible")
+    run = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert "the cached data is visible" in run.stdout
+    assert "answers" not in run.stdout and "bob" not in run.stdout

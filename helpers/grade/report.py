@@ -79,6 +79,11 @@ def _esc(value) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _message(value) -> str:
+    """Escaped, with `code` in backticks shown as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", _esc(value))
+
+
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 1.5rem auto;
        max-width: 72rem; padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
@@ -167,7 +172,7 @@ def report_html(rows: list[dict], notebooks: list[dict], isolation: str, options
                 '<th scope="col" class="num">correct</th><th scope="col" class="num">pass rate</th>'
                 '<th scope="col">most frequent failures (count)</th></tr></thead><tbody>']
         for chapter, exercise, ok, n in per_exercise:
-            listed = "".join(f'<li class="msg">{_esc(m)} <strong>×{k}</strong></li>'
+            listed = "".join(f'<li class="msg">{_message(m)} <strong>×{k}</strong></li>'
                              for m, k in failures[chapter, exercise]) or "<li>none</li>"
             out.append(f'<tr><td>{_esc(chapter_title(chapter))}</td><th scope="row">{_esc(exercise)}</th>'
                        f'<td class="num">{ok} of {n}</td><td class="num">{100 * ok / n:.0f}%</td>'
@@ -181,7 +186,7 @@ def report_html(rows: list[dict], notebooks: list[dict], isolation: str, options
                    '<th scope="col">last output</th></tr></thead><tbody>')
         for nb in stopped:
             out.append(f'<tr><td>{_esc(nb["student"])}</td><td>{_esc(nb["notebook"])}</td>'
-                       f'<td class="msg">{_esc(nb["stopped"])}</td>'
+                       f'<td class="msg">{_message(nb["stopped"])}</td>'
                        f'<td class="msg"><code>{_esc(nb.get("stderr", "")[-300:])}</code></td></tr>')
         out.append("</tbody></table>")
     out.append('<h2 id="students">Students</h2>')
@@ -199,7 +204,7 @@ def report_html(rows: list[dict], notebooks: list[dict], isolation: str, options
                        '<th scope="col">message</th><th scope="col" class="num">seconds</th></tr></thead><tbody>')
             for r in mine:
                 out.append(f'<tr><th scope="row">{_esc(r["exercise"] or "—")}</th><td>{_status(r["status"])}</td>'
-                           f'<td class="msg">{_esc(r["message"])}</td><td class="num">{_esc(r["seconds"])}</td></tr>')
+                           f'<td class="msg">{_message(r["message"])}</td><td class="num">{_esc(r["seconds"])}</td></tr>')
             out.append("</tbody></table>")
         out.append("</section>")
     out.append("</body></html>\n")

@@ -283,8 +283,8 @@ class Isolation:
             return (f"Sandbox: {self.bwrap_note}, each notebook with no network, a read-only view of "
                     f"the system and the course, only its own scratch folder writable, no view of "
                     f"other submissions; limits: {resources}, {how}.")
-        return (f"NO SANDBOX ({self.bwrap_note}): the notebooks ran with resource limits only "
-                f"({resources}, {how}), with your files and network within their reach.")
+        return (f"NO SANDBOX ({self.bwrap_note}): the notebooks ran with resource limits only: "
+                f"{resources}, {how}. They could read and write your files and reach the network.")
 
 
 def _bwrap_base(home_mb: int) -> list[str]:
@@ -297,7 +297,7 @@ def _bwrap_base(home_mb: int) -> list[str]:
 
 def probe(sandbox: bool = True, limits_by: str = "auto") -> Isolation:
     """Find bubblewrap and cgroups (``limits_by``: auto, cgroup or watchdog)."""
-    tree, tree_note = (None, "watchdog requested") if limits_by == "watchdog" else CgroupTree.find()
+    tree, tree_note = (None, "--limits watchdog was given") if limits_by == "watchdog" else CgroupTree.find()
     if limits_by == "cgroup" and tree is None:
         raise RuntimeError(f"--limits cgroup: {tree_note}")
     if not sandbox:
@@ -361,11 +361,13 @@ def sandbox_command(isolation: Isolation, inner: list[str], env: dict[str, str],
     """The bubblewrap command line that runs ``inner`` with ``env`` and nothing else."""
     home_mb = min(SCRATCH_MB, limits.memory_mb)
     args = [isolation.bwrap, *_bwrap_base(home_mb), *_system_binds()]
-    for folder in _readable_folders(data_cache, mirror):
+    readable = _readable_folders(data_cache, mirror)
+    for folder in readable:
         args += ["--ro-bind", str(folder), str(folder)]
-    for folder in hidden:  # submissions and the output folder, where they lie inside a bound one
-        if folder.exists() and any(folder.resolve().is_relative_to(f) for f in _readable_folders(data_cache, mirror)):
-            args += ["--tmpfs", str(folder.resolve())]
+    for path in hidden:  # submissions and the output folder, where they lie inside a bound folder
+        path = path.resolve()
+        if path.exists() and any(path.is_relative_to(f) for f in readable):
+            args += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
     args += ["--remount-ro", "/", "--chdir", HOME, "--clearenv"]  # the folders bwrap made on the way too
     for key, value in env.items():
         args += ["--setenv", key, value]
