@@ -73,10 +73,11 @@ find_python = $(or $(PYTHON$(subst .,,$(1))),$(shell \
 no_python = { echo "No Python $(1) found (looked for python$(1) on the PATH and in pyenv). Install it (python.org, your system's packages, or pyenv install $(1)), or name it: make ... PYTHON$(subst .,,$(1))=/path/to/python$(1)" >&2; exit 2; }
 
 # Tests whose verdict depends on no library or Python version (lint, originality, notebook hygiene,
-# the notebook runner of `make execute`, the CI workflow): CI runs them in the pinned-3.11 lane only,
+# the notebook runner of `make execute`, the CI workflow, the grader's sandbox against hostile
+# notebooks, which is the operating system's business): CI runs them in the pinned-3.11 lane only,
 # and passes SKIP_VERSION_FREE=1 to the other lanes.
 VERSION_FREE_TESTS := tests/test_tooling.py tests/test_originality.py tests/test_notebooks.py \
-                      $(wildcard tests/test_ci_*.py)
+                      tests/test_grade_hostile.py $(wildcard tests/test_ci_*.py)
 LANE_SKIP = $(if $(SKIP_VERSION_FREE),$(addprefix --ignore=,$(VERSION_FREE_TESTS)))
 
 .PHONY: test-pinned install-compat test-compat
@@ -101,7 +102,10 @@ COURSE_FILES  := pyproject.toml README.md LICENSE $(wildcard helpers/*.py helper
 # versions); the project-root test is about a checkout, and the lane deliberately uses no checkout.
 # --noconftest: the root conftest.py (a GPU-cell report) would put the checkout on sys.path, and the
 # tests must import the installed package instead (tests/test_doctor.py checks that they do).
-COMPAT_SKIP   := --deselect tests/test_tooling.py::test_ruff_finds_nothing \
+# The grader is an instructor's tool, installed with the pinned requirements (`make install`) and
+# never run on Colab: its tests run in the pinned lanes.
+COMPAT_SKIP   := --ignore=tests/test_grade.py --ignore=tests/test_grade_hostile.py \
+                 --deselect tests/test_tooling.py::test_ruff_finds_nothing \
                  --deselect tests/test_originality.py \
                  --deselect tests/test_helpers.py::test_project_root_is_this_checkout
 
@@ -175,3 +179,8 @@ site-test: site  ## the website in headless Chromium: every page, launch links, 
 	@set -e; start=$$(date +%s); \
 	$(BIN)/python -m pytest docs/tests -q || status=$$?; \
 	echo "site-test: $$(( $$(date +%s) - start )) s"; exit $${status:-0}
+
+# ---------------------------------------------------------------- grading
+.PHONY: bench-grade
+bench-grade: install  ## the grader's cost per notebook, 30 notebooks of chapters 1 and 6 (--jobs 2), MNIST from one http.server -> benchmarks/GRADING.md
+	$(BIN)/python scripts/bench_grade.py
