@@ -81,8 +81,9 @@ class Result:
         return {"text/plain": str(self), "text/html": _result_html(self)}
 
 
-# Colours of the result block: a border of the status colour and a faint tint of it, so
-# the block reads in light and dark notebook themes alike.
+# Colours of the result block: a border of the status colour and a faint tint of it. The label
+# keeps the theme's text colour, which reads with enough contrast on light and dark themes alike
+# (a label in the status colour on its own tint does not); the icon and the words say the status.
 _COLOURS = {Status.CORRECT: "46, 160, 67", Status.NOT_ATTEMPTED: "191, 135, 0",
             Status.INCORRECT: "207, 34, 46"}
 _CODE = re.compile(r"`([^`]+)`")
@@ -98,7 +99,7 @@ def _result_html(result: Result) -> str:
              "padding: 6px 10px; margin: 2px 0; border-radius: 3px; "
              "white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.4")
     return (f'<div class="course-check" style="{style}">{head} '
-            f'<strong style="color: rgb({rgb})">{html.escape(label)}</strong> {message}</div>')
+            f'<strong>{html.escape(label)}</strong> {message}</div>')
 
 
 def _in_notebook() -> bool:
