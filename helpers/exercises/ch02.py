@@ -337,11 +337,10 @@ ex2 = Exercise(
     distributions = {
         "svr__kernel": ["linear", "rbf"],
         "svr__C": loguniform(20, 200_000),  # each order of magnitude as likely as the next
-        "svr__gamma": expon(scale=1.0),
+        "svr__gamma": expon(scale=1.0),  # mean 1: mostly small values, a large one now and then
     }
-    svr_rnd_search = RandomizedSearchCV(svr_pipeline, distributions, n_iter=10, cv=3,
-                                        scoring="neg_root_mean_squared_error",
-                                        random_state=42, n_jobs=-1)
+    svr_rnd_search = RandomizedSearchCV(svr_pipeline, distributions, n_iter=10, random_state=42,
+                                        cv=3, scoring="neg_root_mean_squared_error", n_jobs=-1)
     svr_rnd_search.fit(X_train.iloc[:n_rows], y_train.iloc[:n_rows])
     print("best parameters:", svr_rnd_search.best_params_)
     print(f"cross-validation RMSE of the best: {-svr_rnd_search.best_score_:,.0f}")
@@ -416,11 +415,9 @@ ex3 = Exercise(
     n_rows = 3_000
     importance_filter = SelectFromModel(RandomForestRegressor(n_estimators=50, random_state=42),
                                         threshold=0.005)  # keep importances of 0.005 and more
-    selector_pipeline = Pipeline([
-        ("preprocessing", make_preprocessing()),
-        ("selector", importance_filter),
-        ("svr", SVR(kernel="rbf", C=100_000.0, gamma=0.1)),  # values exercise 2 points at
-    ])
+    best_svr = SVR(kernel="rbf", C=100_000.0, gamma=0.1)  # the best of exercise 1's grid
+    selector_pipeline = Pipeline([("preprocessing", make_preprocessing()),
+                                  ("selector", importance_filter), ("svr", best_svr)])
     selector_pipeline.fit(X_train.iloc[:n_rows], y_train.iloc[:n_rows])
     kept = selector_pipeline["selector"].get_support()
     names = selector_pipeline["preprocessing"].get_feature_names_out()
@@ -441,6 +438,10 @@ def _check_ex4(transformer_class):
     * ``fit()`` trains a copy of the regressor (the original must stay unfitted), returns self;
     * ``transform()`` returns that copy's predictions as one column;
     * ``get_feature_names_out()`` returns one name.
+
+    Not verified: how the feature is then used in a pipeline, where computing it on the rows
+    the regressor learned from leaks their labels (the reference solution's note and its
+    out-of-fold subclass; the worked solutions measure the difference).
     """
     from sklearn.exceptions import NotFittedError
     from sklearn.neighbors import KNeighborsRegressor
@@ -516,6 +517,7 @@ ex4 = Exercise(
     solution="""
     import numpy as np
     from sklearn.base import BaseEstimator, TransformerMixin, clone
+    from sklearn.model_selection import cross_val_predict
 
 
     class FeatureFromRegressor(TransformerMixin, BaseEstimator):
@@ -526,7 +528,7 @@ ex4 = Exercise(
 
         def fit(self, X, y=None):
             self.estimator_ = clone(self.estimator).fit(X, y)  # train a copy, never the original
-            self.n_features_in_ = self.estimator_.n_features_in_
+            self.n_features_in_ = np.shape(X)[1]  # columns seen in fit(), as scikit-learn records
             return self
 
         def transform(self, X):
@@ -537,9 +539,22 @@ ex4 = Exercise(
             return np.asarray([type(self.estimator).__name__.lower() + "_guess"], dtype=object)
 
 
-    # To use it, add one entry to the chapter's ColumnTransformer, for example
-    # ("knn", FeatureFromRegressor(KNeighborsRegressor(n_neighbors=3, weights="distance")),
-    #  ["latitude", "longitude"]), and fit the pipeline with the labels.
+    # Careful when the feature goes into a pipeline: while the pipeline is fitted, fit_transform()
+    # computes the feature of the very districts the regressor has just learned from. A k-NN finds
+    # each of them among its own neighbours (at distance 0), so their feature repeats part or all
+    # of their own price: the label leaks into the feature, and the next model learns to trust it
+    # more than it deserves on new districts. Give the training districts out-of-fold predictions
+    # instead, from copies of the regressor that never saw them; transform() serves new districts.
+    class OutOfFoldFeature(FeatureFromRegressor):
+        def fit_transform(self, X, y=None, **fit_params):
+            self.fit(X, y)  # the copy that transform() uses later
+            held_out = cross_val_predict(clone(self.estimator), X, y, cv=5)
+            return np.asarray(held_out, dtype=float).reshape(-1, 1)
+
+
+    # For example, one more entry in the chapter's ColumnTransformer (fit the pipeline with labels):
+    # ("knn", OutOfFoldFeature(KNeighborsRegressor(n_neighbors=3, weights="distance")),
+    #  ["latitude", "longitude"])
     """,
     defines="FeatureFromRegressor",
 )
@@ -662,7 +677,7 @@ ex6 = Exercise(
     from sklearn.utils.validation import check_array, check_is_fitted
 
 
-    class StandardScalerClone(TransformerMixin, BaseEstimator):
+    class StandardScalerClone(TransformerMixin, BaseEstimator):  # mixins before BaseEstimator
         def __init__(self, with_mean=True):  # explicit keyword arguments only
             self.with_mean = with_mean
 
@@ -686,8 +701,8 @@ ex6 = Exercise(
             centred = self._validated(X) - (self.mean_ if self.with_mean else 0.0)
             return centred / self.scale_
 
-        def inverse_transform(self, X):
-            restored = self._validated(X) * self.scale_
+        def inverse_transform(self, X_scaled):
+            restored = self._validated(X_scaled) * self.scale_
             return restored + (self.mean_ if self.with_mean else 0.0)
 
         def get_feature_names_out(self, input_features=None):
