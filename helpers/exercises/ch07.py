@@ -125,7 +125,7 @@ def _check_ex8(voting_clf):
 
 ex8 = Exercise(
     "ex8",
-    "A voting ensemble on MNIST that beats its members",
+    "A voting ensemble on MNIST, compared with its members",
     _check_ex8,
     hint="""
     Train a few classifiers that make different kinds of mistakes (a random forest, an
