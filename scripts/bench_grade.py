@@ -6,7 +6,8 @@
 2. A class: 30 chapter 1 notebooks, then 30 chapter 6 notebooks, every exercise solved with
    its reference solution, graded with ``--jobs 2`` in quick mode: wall time, the peak memory
    of the whole run (the grader and its sandboxes, polled every 0.2 s) and of one notebook.
-3. Students fetching MNIST at once from one instructor machine: ``python -m http.server``
+3. Recording one check in a student's progress log (``helpers.progress.record``), mean of 2,000.
+4. Students fetching MNIST at once from one instructor machine: ``python -m http.server``
    serving the data mirror on the loopback, and N processes each calling ``load_mnist()`` (full
    mode: the four files, 11 MB) with its own empty COURSE_DATA_DIR, all starting together.
 
@@ -122,6 +123,22 @@ def overhead(work: Path) -> list[tuple[str, float]]:
     return rows
 
 
+def recording_cost(work: Path, calls: int = 2_000) -> float:
+    """Seconds per call of helpers.progress.record, appending to a log in ``work``."""
+    from helpers import progress
+    from helpers.exercises.ch01 import ex20
+
+    os.environ["COURSE_PROGRESS_FILE"] = str(work / "progress.jsonl")
+    try:
+        result = ex20.evaluate(None)
+        start = time.perf_counter()
+        for _ in range(calls):
+            progress.record(ex20, result)
+        return (time.perf_counter() - start) / calls
+    finally:
+        del os.environ["COURSE_PROGRESS_FILE"]
+
+
 def klass(work: Path, stem: str, chapter: str) -> dict:
     folder = work / f"class-{chapter}"
     nb = with_solutions(nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4), chapter)
@@ -192,6 +209,7 @@ def main() -> int:
     try:
         print("overhead per submission ...", flush=True)
         costs = overhead(work)
+        recording = recording_cost(work)
         print("30 notebooks of chapter 1 and 30 of chapter 6 ...", flush=True)
         classes = [klass(work, "01_the_machine_learning_landscape", "ch01"),
                    klass(work, "06_decision_trees", "ch06")]
@@ -217,6 +235,9 @@ def main() -> int:
         "| what runs | seconds per notebook |",
         "| --- | ---: |",
         *(f"| {what} | {seconds:.3f} |" for what, seconds in costs),
+        "",
+        f"Recording one check in a student's progress log (`helpers.progress.record`, mean of "
+        f"2,000 calls): {recording * 1000:.3f} ms.",
         "",
         f"## A class of {CLASS_SIZE} (`--jobs 2`, every exercise solved)",
         "",
