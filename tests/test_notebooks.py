@@ -50,6 +50,12 @@ def test_notebook_folder_holds_exactly_the_ten_chapters():
     assert found == CHAPTERS
 
 
+def test_progress_reports_list_the_same_chapters():
+    from helpers import progress
+
+    assert list(progress.CHAPTERS) == CHAPTERS
+
+
 def test_solutions_folder_holds_one_worked_solutions_notebook_per_chapter():
     found = sorted(p.stem for p in SOLUTIONS.glob("*.ipynb"))
     assert found == SOLUTION_STEMS
