@@ -89,12 +89,17 @@ _COLOURS = {Status.CORRECT: "46, 160, 67", Status.NOT_ATTEMPTED: "191, 135, 0",
 _CODE = re.compile(r"`([^`]+)`")
 
 
+def message_html(message: str) -> str:
+    """A check's message as HTML: escaped, with `code` in backticks shown as code."""
+    return _CODE.sub(r"<code>\1</code>", html.escape(str(message)))
+
+
 def _result_html(result: Result) -> str:
     """The check's result as a small styled block (deterministic, so nbval can compare it)."""
     rgb = _COLOURS[result.status]
     head, _, _ = _ICONS[result.status].partition(" ")
     label = _ICONS[result.status][len(head) + 1:]
-    message = _CODE.sub(r"<code>\1</code>", html.escape(result.message))
+    message = message_html(result.message)
     style = (f"border-left: 4px solid rgb({rgb}); background: rgba({rgb}, 0.10); "
              "padding: 6px 10px; margin: 2px 0; border-radius: 3px; "
              "white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.4")

@@ -15,6 +15,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from helpers.exercises import message_html
 from helpers.grade.scoring import COLUMNS, STATUSES
 from helpers.progress import chapter_title
 
@@ -77,11 +78,6 @@ def _count(n: int, word: str) -> str:
 
 def _esc(value) -> str:
     return html.escape(str(value), quote=True)
-
-
-def _message(value) -> str:
-    """Escaped, with `code` in backticks shown as code."""
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", _esc(value))
 
 
 _CSS = """
@@ -172,7 +168,7 @@ def report_html(rows: list[dict], notebooks: list[dict], isolation: str, options
                 '<th scope="col" class="num">correct</th><th scope="col" class="num">pass rate</th>'
                 '<th scope="col">most frequent failures (count)</th></tr></thead><tbody>']
         for chapter, exercise, ok, n in per_exercise:
-            listed = "".join(f'<li class="msg">{_message(m)} <strong>×{k}</strong></li>'
+            listed = "".join(f'<li class="msg">{message_html(m)} <strong>×{k}</strong></li>'
                              for m, k in failures[chapter, exercise]) or "<li>none</li>"
             out.append(f'<tr><td>{_esc(chapter_title(chapter))}</td><th scope="row">{_esc(exercise)}</th>'
                        f'<td class="num">{ok} of {n}</td><td class="num">{100 * ok / n:.0f}%</td>'
@@ -186,7 +182,7 @@ def report_html(rows: list[dict], notebooks: list[dict], isolation: str, options
                    '<th scope="col">last output</th></tr></thead><tbody>')
         for nb in stopped:
             out.append(f'<tr><td>{_esc(nb["student"])}</td><td>{_esc(nb["notebook"])}</td>'
-                       f'<td class="msg">{_message(nb["stopped"])}</td>'
+                       f'<td class="msg">{message_html(nb["stopped"])}</td>'
                        f'<td class="msg"><code>{_esc(nb.get("stderr", "")[-300:])}</code></td></tr>')
         out.append("</tbody></table>")
     out.append('<h2 id="students">Students</h2>')
@@ -204,7 +200,7 @@ def report_html(rows: list[dict], notebooks: list[dict], isolation: str, options
                        '<th scope="col">message</th><th scope="col" class="num">seconds</th></tr></thead><tbody>')
             for r in mine:
                 out.append(f'<tr><th scope="row">{_esc(r["exercise"] or "—")}</th><td>{_status(r["status"])}</td>'
-                           f'<td class="msg">{_message(r["message"])}</td><td class="num">{_esc(r["seconds"])}</td></tr>')
+                           f'<td class="msg">{message_html(r["message"])}</td><td class="num">{_esc(r["seconds"])}</td></tr>')
             out.append("</tbody></table>")
         out.append("</section>")
     out.append("</body></html>\n")
